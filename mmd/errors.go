@@ -1,0 +1,20 @@
+package mmd
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors wrapped by the errors this package returns; test for them
+// with errors.Is.
+var (
+	// ErrDim reports points of different dimensions, or a buffer of the
+	// wrong length.
+	ErrDim = errors.New("dimension mismatch")
+	// ErrEmpty reports a sample set with too few points for the estimator.
+	ErrEmpty = errors.New("too few points")
+	// ErrParam reports an invalid kernel, schedule or flow parameter.
+	ErrParam = errors.New("invalid parameter")
+)
+
+var errNilKernel = fmt.Errorf("mmd: nil kernel: %w", ErrParam)
