@@ -1,0 +1,231 @@
+package sample
+
+import (
+	"fmt"
+	"io"
+	"math"
+
+	"github.com/dmmd/dmmd/data"
+	"github.com/dmmd/dmmd/diffusion"
+)
+
+// Embeddings are the per-level mean features the flow needs in place of the data (paper eq. 12). It is plain data,
+// meant to be stored next to the checkpoint (float64 tensors MP and MN of shape [T, D], plus Levels, M and Seed).
+type Embeddings struct {
+	Levels []float64   // the sampling levels, descending (t_max first)
+	M      int         // number of training images averaged (the first M of the dataset)
+	Seed   uint64      // seed of the forward noise used for MN
+	MP     [][]float64 // MP[k] = mean phi(y; Levels[k]) over the M clean images, [T][D]
+	MN     [][]float64 // MN[k] = mean phi(x_t; Levels[k]) over the M images forward-noised to Levels[k]; nil if skipped
+}
+
+// D returns the feature dimension (0 if empty).
+func (e *Embeddings) D() int {
+	if e == nil || len(e.MP) == 0 {
+		return 0
+	}
+	return len(e.MP[0])
+}
+
+// HasNoised reports whether MN was computed (the approximate flow needs it).
+func (e *Embeddings) HasNoised() bool { return e != nil && e.MN != nil }
+
+// levelsEqual compares level grids to within 1e-6 relative, so that a grid stored as float32 still matches.
+func levelsEqual(a, b []float64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if math.Abs(a[i]-b[i]) > 1e-6*math.Max(math.Abs(a[i]), math.Abs(b[i])) {
+			return false
+		}
+	}
+	return true
+}
+
+// Matches reports whether e was computed for this level grid, this many images and this noise seed, so that a
+// stored copy can be reused instead of recomputed. m is the resolved count (EmbedOptions.M, or the dataset length
+// when that is 0 or larger).
+func (e *Embeddings) Matches(levels []float64, m int, seed uint64) bool {
+	return e != nil && e.M == m && e.Seed == seed && levelsEqual(e.Levels, levels)
+}
+
+// Validate checks that e is internally consistent: T levels, T rows of D finite values in MP (and MN if present).
+func (e *Embeddings) Validate() error {
+	if e == nil {
+		return fmt.Errorf("sample: nil embeddings")
+	}
+	T := len(e.Levels)
+	if T == 0 {
+		return fmt.Errorf("sample: embeddings have no levels")
+	}
+	if e.M < 1 {
+		return fmt.Errorf("sample: embeddings average M = %d images, want >= 1", e.M)
+	}
+	D := e.D()
+	if D == 0 {
+		return fmt.Errorf("sample: embeddings have no features")
+	}
+	check := func(name string, m [][]float64) error {
+		if len(m) != T {
+			return fmt.Errorf("sample: embeddings: %s has %d rows for %d levels", name, len(m), T)
+		}
+		for k, row := range m {
+			if len(row) != D {
+				return fmt.Errorf("sample: embeddings: %s[%d] has %d features, want %d", name, k, len(row), D)
+			}
+			for j, v := range row {
+				if math.IsNaN(v) || math.IsInf(v, 0) {
+					return fmt.Errorf("sample: embeddings: %s[%d][%d] = %v", name, k, j, v)
+				}
+			}
+		}
+		return nil
+	}
+	if err := check("MP", e.MP); err != nil {
+		return err
+	}
+	if e.MN != nil {
+		if err := check("MN", e.MN); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// EmbedOptions configures ComputeEmbeddings.
+type EmbedOptions struct {
+	M          int                // average over the first M images; 0 (or more than the dataset holds) = all
+	Batch      int                // images per critic call; 0 = 256
+	Seed       uint64             // seed of the forward noise for MN (image i at level k has its own stream)
+	Schedule   diffusion.Schedule // forward path for MN; the zero value means diffusion.Default()
+	SkipNoised bool               // compute MP only (the exact flow does not use MN): half the cost
+	Progress   io.Writer          // progress bar destination; nil = silent
+}
+
+// ComputeEmbeddings computes the mean embeddings of the first M images of ds at each of levels (use
+// Options.LevelGrid): MP[k] = mean phi(y; t_k) and MN[k] = mean phi(x_{t_k}; t_k) with x_{t_k} = alpha y + beta eps,
+// eps drawn from a stream that depends only on (Seed, image index, k). Sums are taken in float64 in index order,
+// so the result does not depend on Batch.
+func ComputeEmbeddings(c Critic, ds data.Dataset, levels []float64, opt EmbedOptions) (*Embeddings, error) {
+	shape, D, err := checkCritic(c)
+	if err != nil {
+		return nil, err
+	}
+	if ds == nil {
+		return nil, fmt.Errorf("sample: embeddings: nil dataset")
+	}
+	if len(levels) == 0 {
+		return nil, fmt.Errorf("sample: embeddings: no levels")
+	}
+	for _, t := range levels {
+		if !(t > 0 && t <= 1) {
+			return nil, fmt.Errorf("sample: embeddings: level %v outside (0, 1]", t)
+		}
+	}
+	sched := opt.Schedule
+	if sched == (diffusion.Schedule{}) {
+		sched = diffusion.Default()
+	}
+	if err := sched.Validate(); err != nil {
+		return nil, fmt.Errorf("sample: embeddings: %w", err)
+	}
+	if opt.M < 0 || opt.Batch < 0 {
+		return nil, fmt.Errorf("sample: embeddings: M = %d and batch = %d must be >= 0", opt.M, opt.Batch)
+	}
+	M := ds.Len()
+	if opt.M > 0 && opt.M < M {
+		M = opt.M
+	}
+	if M < 1 {
+		return nil, fmt.Errorf("sample: embeddings: the dataset is empty")
+	}
+	if uint64(M) >= 1<<32 || len(levels) >= 1<<32 {
+		return nil, fmt.Errorf("sample: embeddings: %d images x %d levels is too many", M, len(levels))
+	}
+	B := opt.Batch
+	if B == 0 {
+		B = 256
+	}
+	B = min(B, M)
+	T, dim := len(levels), shape.Size()
+
+	sumP := make([][]float64, T)
+	var sumN [][]float64
+	for k := range sumP {
+		sumP[k] = make([]float64, D)
+	}
+	if !opt.SkipNoised {
+		sumN = make([][]float64, T)
+		for k := range sumN {
+			sumN[k] = make([]float64, D)
+		}
+	}
+	clean := make([]float32, B*dim)
+	noisy := make([]float32, B*dim)
+	feat := make([]float32, B*D)
+	st := newStreams()
+
+	passes := T
+	if !opt.SkipNoised {
+		passes *= 2
+	}
+	bar := newProgress(opt.Progress, M*passes, "mean embeddings")
+	defer bar.finish()
+
+	accumulate := func(sum []float64, n int) {
+		for i := range n {
+			row := feat[i*D : (i+1)*D]
+			for j, v := range row {
+				sum[j] += float64(v)
+			}
+		}
+	}
+	for lo := 0; lo < M; lo += B {
+		n := min(B, M-lo)
+		x := clean[:n*dim]
+		for i := range n {
+			ds.Image(lo+i, x[i*dim:(i+1)*dim])
+		}
+		for k, t := range levels {
+			if err := c.Features(x, t, feat[:n*D]); err != nil {
+				return nil, fmt.Errorf("sample: embeddings: features of images %d..%d at t=%v: %w", lo, lo+n-1, t, err)
+			}
+			accumulate(sumP[k], n)
+			bar.add(n)
+			if opt.SkipNoised {
+				continue
+			}
+			a, b := sched.AlphaBeta(t)
+			xt := noisy[:n*dim]
+			for i := range n {
+				rng := st.at(opt.Seed, domainEmbed, uint64(lo+i)<<32|uint64(k))
+				src, dst := x[i*dim:(i+1)*dim], xt[i*dim:(i+1)*dim]
+				for j := range dst {
+					dst[j] = float32(a*float64(src[j]) + b*rng.NormFloat64())
+				}
+			}
+			if err := c.Features(xt, t, feat[:n*D]); err != nil {
+				return nil, fmt.Errorf("sample: embeddings: features of noised images %d..%d at t=%v: %w",
+					lo, lo+n-1, t, err)
+			}
+			accumulate(sumN[k], n)
+			bar.add(n)
+		}
+	}
+	inv := 1 / float64(M)
+	scale := func(m [][]float64) {
+		for _, row := range m {
+			for j := range row {
+				row[j] *= inv
+			}
+		}
+	}
+	scale(sumP)
+	scale(sumN)
+	e := &Embeddings{Levels: append([]float64(nil), levels...), M: M, Seed: opt.Seed, MP: sumP, MN: sumN}
+	if err := e.Validate(); err != nil {
+		return nil, fmt.Errorf("%w (the critic produced non-finite features?)", err)
+	}
+	return e, nil
+}
