@@ -139,7 +139,7 @@ func ReadIDXFile(path string) (*IDX, error) {
 	if head, _ := br.Peek(2); len(head) == 2 && head[0] == 0x1f && head[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			return nil, fmt.Errorf("mnist: %s: gzip: %w", path, err)
+			return nil, fmt.Errorf("mnist: %s: %w", path, err)
 		}
 		r = gzipReader{zr}
 	}

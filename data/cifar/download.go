@@ -1,0 +1,99 @@
+package cifar
+
+import (
+	"crypto/md5"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+)
+
+// The official binary version and its published MD5
+// (https://www.cs.toronto.edu/~kriz/cifar.html; 170,052,171 bytes).
+const (
+	OfficialURL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
+	OfficialMD5 = "c32a1d4ab5d03f1284b67883e8d87530"
+)
+
+// Download fetches url (OfficialURL if empty) to dst. It writes to a
+// temporary file in dst's folder, showing a progress bar on progress (if not
+// nil), checks the MD5 against sum (OfficialMD5 if empty), and only then
+// renames the file to dst. On any failure, the temporary file is deleted and
+// dst is left as it was.
+func Download(url, sum, dst string, progress io.Writer) (err error) {
+	if url == "" {
+		url = OfficialURL
+	}
+	if sum == "" {
+		sum = OfficialMD5
+	}
+	resp, err := http.Get(url)
+	if err != nil {
+		return fmt.Errorf("cifar: download: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("cifar: download %s: HTTP status %s", url, resp.Status)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".*.part")
+	if err != nil {
+		return fmt.Errorf("cifar: download: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+
+	h := md5.New()
+	w := io.MultiWriter(tmp, h)
+	var bar *progressbar.ProgressBar
+	if progress != nil {
+		if resp.ContentLength < 0 { // no size for a bar (a spinner would need a goroutine)
+			fmt.Fprintf(progress, "cifar: downloading %s (size unknown)\n", url)
+		} else {
+			bar = progressbar.NewOptions64(resp.ContentLength,
+				progressbar.OptionSetWriter(progress),
+				progressbar.OptionSetDescription("cifar: downloading "+filepath.Base(dst)),
+				progressbar.OptionShowBytes(true),
+				progressbar.OptionSetWidth(30),
+				progressbar.OptionThrottle(200*time.Millisecond),
+			)
+			w = io.MultiWriter(w, bar)
+			defer fmt.Fprintln(progress) // end the bar's line
+		}
+	}
+	n, err := io.Copy(w, resp.Body)
+	if err == nil && resp.ContentLength >= 0 && n != resp.ContentLength {
+		err = fmt.Errorf("got %d of %d bytes", n, resp.ContentLength)
+	}
+	if err != nil {
+		return fmt.Errorf("cifar: download %s: %w (deleted the partial file)", url, err)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != strings.ToLower(sum) {
+		return fmt.Errorf("cifar: download %s: MD5 %s does not match the published %s; deleted the downloaded file", url, got, sum)
+	}
+	if bar != nil {
+		bar.Finish()
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		return fmt.Errorf("cifar: download: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("cifar: download: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("cifar: download: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), dst); err != nil {
+		return fmt.Errorf("cifar: download: %w", err)
+	}
+	return nil
+}
