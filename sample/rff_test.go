@@ -19,7 +19,8 @@ type rff struct {
 	W, b            []float64 // d x dim, d
 	bwMin, bwMax    float64
 	sched           diffusion.Schedule
-	calls           int // Features + WitnessGrad calls, for the tests that count them
+	calls           int       // Features + WitnessGrad calls, for the tests that count them
+	grad            []float64 // scratch for WitnessGrad, so that the critic itself does not allocate
 }
 
 func newRFF(c, h, w, d int, bwMin, bwMax float64, seed uint64) *rff {
@@ -74,7 +75,10 @@ func (r *rff) WitnessGrad(z []float32, t float64, dirs []float32, out []float32)
 		return fmt.Errorf("rff: WitnessGrad: %d inputs, %d dirs, %d outputs", len(z), len(dirs), len(out))
 	}
 	inv, s := 1/r.bw(t), math.Sqrt(2/float64(r.d))
-	g := make([]float64, r.dim)
+	if r.grad == nil {
+		r.grad = make([]float64, r.dim)
+	}
+	g := r.grad
 	for i := range n {
 		zi := z[i*r.dim : (i+1)*r.dim]
 		u := dirs
