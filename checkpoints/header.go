@@ -6,10 +6,77 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 )
+
+// encodeHeader returns the canonical header of a file with the given index (in canonical order) and metadata:
+// compact JSON, the metadata first with its keys sorted, then the tensors in index order, strings escaped by
+// appendJSONString, padded with spaces to a multiple of 8 bytes. Files with dmmd keys must have exactly this
+// header, so no change to the header bytes goes unnoticed, not even one that decodes to the same JSON.
+func encodeHeader(idx []indexEntry, meta map[string]string) []byte {
+	h := []byte(`{"` + MetadataKey + `":{`)
+	for i, k := range slices.Sorted(maps.Keys(meta)) {
+		if i > 0 {
+			h = append(h, ',')
+		}
+		h = appendJSONString(h, k)
+		h = append(h, ':')
+		h = appendJSONString(h, meta[k])
+	}
+	h = append(h, '}')
+	for _, e := range idx {
+		h = append(h, ',')
+		h = appendJSONString(h, e.name)
+		h = append(h, `:{"dtype":"`...)
+		h = append(h, e.dtype...)
+		h = append(h, `","shape":[`...)
+		for j, d := range e.shape {
+			if j > 0 {
+				h = append(h, ',')
+			}
+			h = strconv.AppendInt(h, int64(d), 10)
+		}
+		h = append(h, `],"data_offsets":[`...)
+		h = strconv.AppendInt(h, int64(e.begin), 10)
+		h = append(h, ',')
+		h = strconv.AppendInt(h, int64(e.end), 10)
+		h = append(h, "]}"...)
+	}
+	h = append(h, '}')
+	for len(h)%8 != 0 {
+		h = append(h, ' ')
+	}
+	return h
+}
+
+// appendJSONString appends s (valid UTF-8) as a JSON string: '"' and '\\' escaped with a backslash, \n \r
+// \t as such, other control characters as \u00xx with lowercase hex, everything else as raw UTF-8. This is
+// dmmd's own definition, independent of encoding/json's choices, so canonical headers stay canonical.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c == '\n':
+			b = append(b, `\n`...)
+		case c == '\r':
+			b = append(b, `\r`...)
+		case c == '\t':
+			b = append(b, `\t`...)
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
+}
 
 // maxHeaderSize is the largest JSON header accepted, as in the reference implementation (100 MB).
 const maxHeaderSize = 100_000_000

@@ -199,16 +199,7 @@ func TestParseDmmdKeys(t *testing.T) {
 	data := []byte{1, 2, 3, 4}
 	idx := []indexEntry{{name: "a", dtype: U8, shape: []int{4}, begin: 0, end: 4}}
 	file := func(meta map[string]string) []byte {
-		h := `{"__metadata__":{`
-		i := 0
-		for k, v := range meta {
-			if i > 0 {
-				h += ","
-			}
-			h += fmt.Sprintf("%q:%q", k, v)
-			i++
-		}
-		return rawFile(h+`},"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}}`, data)
+		return rawFile(string(encodeHeader(idx, meta)), data)
 	}
 	good := func(format string) map[string]string {
 		m := map[string]string{MetaFormat: format}
@@ -250,5 +241,52 @@ func TestParseDmmdKeys(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// A dmmd file's header must be byte-for-byte the canonical encoding of its contents, so even a change that
+// decodes to the same JSON (the case of a hex digit in a \u escape, re-spaced JSON) is caught.
+func TestParseCanonicalHeader(t *testing.T) {
+	w := NewWriter()
+	w.AddBytes("esc\x1b\x7f", []byte{1})
+	w.SetMeta("ctl", "\x00\x01\b\f\n\r\t\"\\/ \u2028 ✓")
+	b := encodeBytes(t, w)
+	if _, err := Parse("c.safetensors", b, ReadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(b, []byte(`"esc\u001b`+"\x7f\"")) {
+		t.Fatalf("unexpected escaping in %q", b)
+	}
+	edits := []struct{ name, from, to string }{
+		{"hex case", `\u001b`, `\u001B`},
+		{"escaped slash", `/ `, `\/ `},
+		{"space in JSON", `"dtype":"U8"`, `"dtype": "U8"`},
+		{"raw tab", `\t`, "\t"},
+	}
+	for _, e := range edits {
+		t.Run(e.name, func(t *testing.T) {
+			c := bytes.Replace(b, []byte(e.from), []byte(e.to), 1)
+			if bytes.Equal(c, b) {
+				t.Fatalf("%q not found in %q", e.from, b)
+			}
+			// Keep the header length right so only the canonical check can object: trim or pad spaces.
+			n := int(binary.LittleEndian.Uint64(c))
+			switch d := len(c) - len(b); {
+			case d > 0 && bytes.HasSuffix(c[:8+n+d], bytes.Repeat([]byte(" "), d)):
+				c = append(c[:8+n], c[8+n+d:]...)
+			case d < 0:
+				c = append(c[:8+n+d], append(bytes.Repeat([]byte(" "), -d), c[8+n+d:]...)...)
+			case d > 0:
+				binary.LittleEndian.PutUint64(c, uint64(n+d))
+			}
+			_, err := Parse("c.safetensors", c, ReadOptions{})
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("edited header accepted: %v", err)
+			}
+			if _, lerr := Parse("c.safetensors", c, ReadOptions{AllowNoChecksum: true}); lerr == nil {
+				t.Fatal("edited header accepted in lenient mode")
+			}
+			t.Log(err)
+		})
 	}
 }

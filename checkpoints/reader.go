@@ -1,6 +1,7 @@
 package checkpoints
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -86,6 +87,9 @@ func Parse(name string, b []byte, o ReadOptions) (*File, error) {
 	}
 	if v > FormatVersion {
 		return nil, fmt.Errorf("checkpoints: %s: format version %d is newer than this program reads (%d)", name, v, FormatVersion)
+	}
+	if !bytes.Equal(b[8:l.dataStart], encodeHeader(l.index, l.meta)) {
+		return nil, fmt.Errorf("checkpoints: %s: %w: header bytes are not the canonical encoding of its contents (edited or corrupted)", name, ErrCorrupt)
 	}
 	f.verified = true
 	return f, nil

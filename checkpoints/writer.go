@@ -4,13 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"slices"
-	"strconv"
 	"unicode/utf8"
 )
 
@@ -168,7 +167,7 @@ type encoded struct {
 }
 
 // encode lays the tensors out (largest elements first, so every tensor is aligned to its element size when the
-// buffer is), computes the checksum and builds the header, padded with spaces to a multiple of 8 bytes.
+// buffer is), computes the checksum and builds the canonical header.
 func (w *Writer) encode() (*encoded, error) {
 	if w.err != nil {
 		return nil, w.err
@@ -184,59 +183,18 @@ func (w *Writer) encode() (*encoded, error) {
 		data[i] = t.Data
 		off += len(t.Data)
 	}
-	meta := make(map[string]string, len(w.meta)+2)
-	for k, v := range w.meta {
-		meta[k] = v
+	meta := maps.Clone(w.meta)
+	if meta == nil {
+		meta = make(map[string]string, 2)
 	}
 	meta[MetaFormat] = formatString
-	canon := slices.Clone(idx)
-	sortIndex(canon)
-	meta[MetaChecksum] = checksum(canon, meta, off, data...)
-
-	var h bytes.Buffer
-	h.WriteString(`{"` + MetadataKey + `":{`)
-	keys := make([]string, 0, len(meta))
-	for k := range meta {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for i, k := range keys {
-		if i > 0 {
-			h.WriteByte(',')
-		}
-		writeJSONString(&h, k)
-		h.WriteByte(':')
-		writeJSONString(&h, meta[k])
-	}
-	h.WriteByte('}')
-	for _, e := range idx {
-		h.WriteByte(',')
-		writeJSONString(&h, e.name)
-		h.WriteString(`:{"dtype":"` + string(e.dtype) + `","shape":[`)
-		for j, d := range e.shape {
-			if j > 0 {
-				h.WriteByte(',')
-			}
-			h.WriteString(strconv.Itoa(d))
-		}
-		h.WriteString(`],"data_offsets":[` + strconv.Itoa(e.begin) + "," + strconv.Itoa(e.end) + "]}")
-	}
-	h.WriteByte('}')
-	for h.Len()%8 != 0 {
-		h.WriteByte(' ')
-	}
-	if h.Len() > maxHeaderSize {
+	sortIndex(idx) // only reorders zero-size tensors, which hold no data
+	meta[MetaChecksum] = checksum(idx, meta, off, data...)
+	h := encodeHeader(idx, meta)
+	if len(h) > maxHeaderSize {
 		return nil, errors.New("checkpoints: header too large")
 	}
-	return &encoded{header: h.Bytes(), tensors: ts, size: int64(8 + h.Len() + off)}, nil
-}
-
-// writeJSONString writes s as a JSON string literal, without Go's HTML escaping.
-func writeJSONString(b *bytes.Buffer, s string) {
-	enc := json.NewEncoder(b)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s)       // a string always encodes
-	b.Truncate(b.Len() - 1) // Encode adds a newline
+	return &encoded{header: h, tensors: ts, size: int64(8 + len(h) + off)}, nil
 }
 
 // WriteTo writes the safetensors file to out. It implements io.WriterTo; the Writer can be written again.
