@@ -154,6 +154,9 @@ func resolve(p string) (src, root string) {
 func findPartition(root string) string {
 	for _, p := range []string{filepath.Join(root, PartitionFile), filepath.Join(root, "Eval", PartitionFile)} {
 		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+			if abs, err := filepath.Abs(p); err == nil {
+				return abs
+			}
 			return p
 		}
 	}

@@ -123,3 +123,28 @@ func TestCacheNextToData(t *testing.T) {
 		t.Fatalf("no cache next to the folder: %v", err)
 	}
 }
+
+// TestCacheFallbackReadOnly: next to data in a read-only folder (like
+// ../shared), the cache goes to the user cache folder.
+func TestCacheFallbackReadOnly(t *testing.T) {
+	root := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(root, "usercache"))
+	ro := filepath.Join(root, "ro")
+	writePNG(t, filepath.Join(ro, "pics", "a.png"), pattern(1))
+	os.Chmod(ro, 0o555)
+	t.Cleanup(func() { os.Chmod(ro, 0o755) })
+	var log bytes.Buffer
+	if _, err := Load(Options{Path: filepath.Join(ro, "pics"), Size: 4, Progress: &log}); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := filepath.Glob(filepath.Join(root, "usercache", "dmmd", "pics-*.folder-s4.dmmdcache")); len(m) != 1 {
+		t.Fatalf("no cache in the user cache folder (log %q)", log.String())
+	}
+	if m, _ := filepath.Glob(filepath.Join(ro, "*")); len(m) != 1 {
+		t.Errorf("read-only folder now holds %q", m)
+	}
+	log.Reset()
+	if _, err := Load(Options{Path: filepath.Join(ro, "pics"), Size: 4, Progress: &log}); err != nil || !strings.Contains(log.String(), "using cache") {
+		t.Fatalf("second load: %v, log %q", err, log.String())
+	}
+}

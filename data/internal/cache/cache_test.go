@@ -115,9 +115,18 @@ func TestWriteErrors(t *testing.T) {
 	if err := Write(filepath.Join(blocker, "c"+Ext), h, pix); err == nil {
 		t.Error("Write below a regular file succeeded")
 	}
+	// A folder marked read-only is not written, even by root.
+	ro := filepath.Join(dir, "ro")
+	os.Mkdir(ro, 0o555)
+	if err := Write(filepath.Join(ro, "d"+Ext), h, pix); err == nil || !strings.Contains(err.Error(), "read-only") {
+		t.Errorf("Write into a 0555 folder: %v", err)
+	}
+	if entries, _ := os.ReadDir(ro); len(entries) != 0 {
+		t.Errorf("Write into a 0555 folder left %v", entries)
+	}
 	entries, _ := os.ReadDir(dir)
-	if len(entries) != 1 {
-		t.Errorf("failed Writes left %d entries, want only the blocker file", len(entries))
+	if len(entries) != 2 {
+		t.Errorf("failed Writes left %d entries, want only the blocker file and the read-only folder", len(entries))
 	}
 }
 

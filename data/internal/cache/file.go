@@ -70,7 +70,7 @@ func read(r io.Reader, size int64, check func(Header) error) (*data.U8, error) {
 // Write stores h and pix (h.Count images) at path atomically: it writes a
 // temporary file in the same folder, syncs it to disk and renames it, so a
 // crash never leaves a partial file under the final name. It creates the
-// folder if needed.
+// folder if needed, and refuses a folder without any write permission bit.
 func Write(path string, h Header, pix []uint8) (err error) {
 	if err := h.validate(); err != nil {
 		return fmt.Errorf("%s: bad header: %w", path, err)
@@ -81,6 +81,11 @@ func Write(path string, h Header, pix []uint8) (err error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
+	}
+	// Respect a folder marked read-only even when the permissions would not
+	// stop us (as root).
+	if st, err := os.Stat(dir); err == nil && st.Mode().Perm()&0o222 == 0 {
+		return fmt.Errorf("%s: folder is read-only (mode %v)", dir, st.Mode().Perm())
 	}
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
