@@ -1,0 +1,99 @@
+package model
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+func benchParams(b *testing.B, preset string, size, ch int) *Params {
+	b.Helper()
+	cfg, err := Preset(preset, size, ch)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := Init(cfg, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return p
+}
+
+func randomImages(n int, rng *rand.Rand) []float32 {
+	out := make([]float32, n)
+	for i := range out {
+		out[i] = float32(rng.NormFloat64())
+	}
+	return out
+}
+
+// BenchmarkTrainStep measures one full DMMD critic step (loss + exact gradient with the gradient penalty),
+// preset small, B = 64 per side, 32x32x3, float32.
+func BenchmarkTrainStep(b *testing.B) {
+	p := benchParams(b, "small", 32, 3)
+	s, err := NewTrainStep(p, 64, DefaultLoss())
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	n := 64 * p.Config().InputSize()
+	x, y := randomImages(n, rng), randomImages(n, rng)
+	if _, err := s.Run(x, y, 0.5); err != nil { // warm-up: buffers are allocated on the first run
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := s.Run(x, y, 0.5); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	reportPeakRSS(b)
+}
+
+// BenchmarkFeatures128 is the forward pass alone for 128 images (both sides of a training step), for comparison.
+func BenchmarkFeatures128(b *testing.B) {
+	p := benchParams(b, "small", 32, 3)
+	f, err := NewFeatures(p, 128)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	x := randomImages(128*p.Config().InputSize(), rng)
+	out := make([]float32, 128*p.Config().FeatureDim)
+	if err := f.Run(x, 0.5, out); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := f.Run(x, 0.5, out); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkWitnessGrad measures the sampler's input gradient for 256 particles, preset small, 32x32x3, float32.
+func BenchmarkWitnessGrad(b *testing.B) {
+	p := benchParams(b, "small", 32, 3)
+	w, err := NewWitness(p, 256)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	z := randomImages(256*p.Config().InputSize(), rng)
+	dir := randomImages(p.Config().FeatureDim, rng)
+	out := make([]float32, len(z))
+	if err := w.Grad(z, 0.5, dir, out); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := w.Grad(z, 0.5, dir, out); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	reportPeakRSS(b)
+}

@@ -1,0 +1,99 @@
+package model
+
+import (
+	"fmt"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// compiled is a graph compiled once for a fixed batch size and run many times.
+type compiled struct {
+	cfg   Config
+	batch int
+	b     *builder
+	vm    G.VM
+	te    *tensor.Dense // (1, TimeEmbed) time features
+	tbuf  []float64
+}
+
+func newCompiled(p *Params, batch int) (*compiled, error) {
+	if batch < 1 {
+		return nil, fmt.Errorf("model: batch size %d must be positive", batch)
+	}
+	c := &compiled{cfg: p.cfg, batch: batch, b: newBuilder(p), tbuf: make([]float64, p.cfg.TimeEmbed)}
+	return c, nil
+}
+
+// timeInput adds the (1, TimeEmbed) input and the time MLP on top of it.
+func (c *compiled) timeInput() (*G.Node, error) {
+	e, t := c.b.input("time_features", 1, c.cfg.TimeEmbed)
+	c.te = t
+	return c.b.timeMLP(e)
+}
+
+func (c *compiled) compile() error {
+	c.vm = G.NewTapeMachine(c.b.g)
+	return nil
+}
+
+// run executes the graph once at level t.
+func (c *compiled) run(t float64) error {
+	setTime(c.te, t, c.tbuf)
+	err := c.vm.RunAll()
+	c.vm.Reset()
+	if err != nil {
+		return fmt.Errorf("model: running the graph: %w", err)
+	}
+	return nil
+}
+
+// Close releases the compiled graph.
+func (c *compiled) Close() error { return c.vm.Close() }
+
+// Batch is the fixed batch size the graph was compiled for.
+func (c *compiled) Batch() int { return c.batch }
+
+// setImages copies n images (n*InputSize values) into the first rows of a (batch, C, H, W) input and zeroes the rest.
+func setImages(dst *tensor.Dense, src []float32, per int) {
+	switch d := dst.Data().(type) {
+	case []float32:
+		copy(d, src)
+		clear(d[len(src):])
+	case []float64:
+		for i, v := range src {
+			d[i] = float64(v)
+		}
+		clear(d[len(src):])
+	}
+}
+
+// getFloats copies the first len(dst) values of src into dst.
+func getFloats(dst []float32, src *tensor.Dense) {
+	switch s := src.Data().(type) {
+	case []float32:
+		copy(dst, s)
+	case []float64:
+		for i := range dst {
+			dst[i] = float32(s[i])
+		}
+	}
+}
+
+// rows checks that a flat buffer holds a whole number n <= batch of rows of the given size, and returns n.
+func (c *compiled) rows(what string, n, size int) (int, error) {
+	if n == 0 || n%size != 0 {
+		return 0, fmt.Errorf("model: %s has %d values, not a positive multiple of %d", what, n, size)
+	}
+	if n/size > c.batch {
+		return 0, fmt.Errorf("model: %s holds %d rows, more than the batch size %d", what, n/size, c.batch)
+	}
+	return n / size, nil
+}
+
+func checkLevel(t float64) error {
+	if !(t >= 0 && t <= 1) {
+		return fmt.Errorf("model: level t = %v outside [0, 1]", t)
+	}
+	return nil
+}

@@ -1,0 +1,175 @@
+package model
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"gorgonia.org/tensor"
+)
+
+// tinyConfig is the tiny preset at a test size, in float64.
+func tinyConfig(t testing.TB, size, channels int, pool string) Config {
+	t.Helper()
+	c, err := Preset("tiny", size, channels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.DType = "float64"
+	c.Pool = pool
+	return c
+}
+
+// randomParams initialises p and gives every bias a random value too, so that no term of the gradient is
+// trivially zero.
+func randomParams(t testing.TB, c Config, seed uint64) *Params {
+	t.Helper()
+	p, err := Init(c, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(seed, 99))
+	for i, s := range p.Specs() {
+		if len(s.Shape) == 1 {
+			v := p.Float64s(i)
+			for j := range v {
+				v[j] = 0.2 * rng.NormFloat64()
+			}
+			if err := p.SetFloat64s(i, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return p
+}
+
+func fillNormal(d *tensor.Dense, rng *rand.Rand, scale float64) {
+	switch v := d.Data().(type) {
+	case []float64:
+		for i := range v {
+			v[i] = scale * rng.NormFloat64()
+		}
+	case []float32:
+		for i := range v {
+			v[i] = float32(scale * rng.NormFloat64())
+		}
+	}
+}
+
+// TestTrainStepGradient compares the full loss gradient (MMD + l2 + gradient penalty) with float64 central finite
+// differences, for every parameter tensor.
+func TestTrainStepGradient(t *testing.T) {
+	full := DefaultLoss()
+	for _, tc := range []struct {
+		size, ch  int
+		pool      string
+		lc        LossConfig
+		headScale float64 // scales the head so that witness gradients are O(1)
+	}{
+		{8, 1, "flatten", full, 1}, {8, 3, "flatten", full, 1}, {16, 1, "flatten", full, 1},
+		{16, 3, "flatten", full, 1}, {8, 3, "mean", full, 1},
+		{8, 3, "flatten", full, 12},
+		// Each term on its own.
+		{8, 3, "flatten", LossConfig{}, 1},
+		{8, 3, "flatten", LossConfig{LambdaL2: 1}, 1},
+		{8, 3, "flatten", LossConfig{LambdaGrad: 1}, 12},
+	} {
+		t.Run(fmt.Sprintf("%dx%dx%d-%s-l2=%g-grad=%g-head=%g", tc.ch, tc.size, tc.size, tc.pool,
+			tc.lc.LambdaL2, tc.lc.LambdaGrad, tc.headScale), func(t *testing.T) {
+			cfg := tinyConfig(t, tc.size, tc.ch, tc.pool)
+			p := randomParams(t, cfg, 7)
+			hw := p.Index("head.weight")
+			v := p.Float64s(hw)
+			for i := range v {
+				v[i] *= tc.headScale
+			}
+			if err := p.SetFloat64s(hw, v); err != nil {
+				t.Fatal(err)
+			}
+			const batch = 4
+			s, err := NewTrainStep(p, batch, tc.lc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(1, 2))
+			fillNormal(s.x, rng, 1)
+			fillNormal(s.y, rng, 0.5)
+			const level = 0.3
+			st, err := s.runStats(level)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("loss %.6g mmd2 %.4g l2 %.4g pen %.4g |grad| %.4g", st.Loss, st.MMD2, st.L2, st.GradPenalty, st.GradNorm)
+			grads := s.Grads()
+			an := make([][]float64, p.Len())
+			global := 0.0 // the largest gradient entry of any tensor
+			for i := range an {
+				an[i] = grads.Float64s(i)
+				for _, v := range an[i] {
+					global = math.Max(global, math.Abs(v))
+				}
+			}
+			lossAt := func() float64 {
+				st, err := s.runStats(level)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return st.Loss
+			}
+			worst := 0.0
+			for i, spec := range p.Specs() {
+				vals := p.Data(i).([]float64)
+				idx := sampleIndices(len(vals), 12, rng)
+				var maxErr, maxG, maxAn, maxFD float64
+				for _, j := range idx {
+					old := vals[j]
+					h := 1e-5 * math.Max(1, math.Abs(old))
+					vals[j] = old + h
+					lp := lossAt()
+					vals[j] = old - h
+					lm := lossAt()
+					vals[j] = old
+					fd := (lp - lm) / (2 * h)
+					maxErr = math.Max(maxErr, math.Abs(fd-an[i][j]))
+					maxAn, maxFD = math.Max(maxAn, math.Abs(an[i][j])), math.Max(maxFD, math.Abs(fd))
+					maxG = math.Max(maxG, math.Max(math.Abs(fd), math.Abs(an[i][j])))
+				}
+				if maxG <= 1e-7*global {
+					// The loss does not depend on this tensor (head.bias when lambda_l2 = 0: the MMD and the
+					// witness gradient are invariant to a shift of every feature), so both gradients are
+					// rounding noise; they must both stay at that noise level.
+					if maxAn > 1e-7*global || maxFD > 1e-7*global {
+						t.Errorf("%s: gradient should vanish: analytic %.3g, finite differences %.3g (scale %.3g)",
+							spec.Name, maxAn, maxFD, global)
+					}
+					continue
+				}
+				rel := maxErr / maxG
+				worst = math.Max(worst, rel)
+				if rel > 1e-5 {
+					t.Errorf("%s: max |fd - analytic| = %.3g, relative %.3g (max |grad| %.3g)", spec.Name, maxErr, rel, maxG)
+				}
+			}
+			t.Logf("worst relative error over %d tensors: %.3g", p.Len(), worst)
+		})
+	}
+}
+
+// sampleIndices returns up to k distinct indices of [0, n), always including 0 and n-1.
+func sampleIndices(n, k int, rng *rand.Rand) []int {
+	if n <= k {
+		out := make([]int, n)
+		for i := range out {
+			out[i] = i
+		}
+		return out
+	}
+	out := []int{0, n - 1}
+	for _, j := range rng.Perm(n)[:k-2] {
+		if j != 0 && j != n-1 {
+			out = append(out, j)
+		}
+	}
+	return out
+}

@@ -1,0 +1,195 @@
+package model
+
+import (
+	"gonum.org/v1/gonum/blas"
+	G "gorgonia.org/gorgonia"
+)
+
+// num is the element type of a network: float32 (training and sampling) or float64 (gradient checks).
+type num interface{ ~float32 | ~float64 }
+
+// gemm computes c = op(a) op(b) + beta c in row-major layout with the BLAS Gorgonia is configured to use
+// (gonum's pure-Go BLAS by default, OpenBLAS with the openblas build tag).
+func gemm[T num](tA, tB bool, m, n, k int, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	ta, tb := blas.NoTrans, blas.NoTrans
+	if tA {
+		ta = blas.Trans
+	}
+	if tB {
+		tb = blas.Trans
+	}
+	switch a := any(a).(type) {
+	case []float32:
+		G.WhichBLAS().Sgemm(ta, tb, m, n, k, 1, a, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
+	case []float64:
+		G.WhichBLAS().Dgemm(ta, tb, m, n, k, 1, a, lda, any(b).([]float64), ldb, float64(beta), any(c).([]float64), ldc)
+	}
+}
+
+// convGeom is the geometry of one 2-D convolution over a batch (NCHW input, OIHW weights, square stride and padding).
+type convGeom struct {
+	B, Cin, H, W    int // input
+	Cout, KH, KW    int // weights
+	Stride, Pad     int
+	Ho, Wo          int // output
+	K, N            int // im2col matrix: K = Cin*KH*KW rows, N = B*Ho*Wo columns
+	inSize, outSize int // elements of one input / output sample
+}
+
+func newConvGeom(b, cin, h, w, cout, kh, kw, stride, pad int) convGeom {
+	g := convGeom{B: b, Cin: cin, H: h, W: w, Cout: cout, KH: kh, KW: kw, Stride: stride, Pad: pad}
+	g.Ho = (h+2*pad-kh)/stride + 1
+	g.Wo = (w+2*pad-kw)/stride + 1
+	g.K = cin * kh * kw
+	g.N = b * g.Ho * g.Wo
+	g.inSize = cin * h * w
+	g.outSize = cout * g.Ho * g.Wo
+	return g
+}
+
+// im2col writes the K x N patch matrix of x: row (ci*KH+i)*KW+j, column (b*Ho+oh)*Wo+ow holds
+// x[b, ci, oh*Stride-Pad+i, ow*Stride-Pad+j], or 0 outside the image.
+func im2col[T num](g *convGeom, x, cols []T) {
+	hw := g.Ho * g.Wo
+	parallelFor(g.K, g.N, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			ci := r / (g.KH * g.KW)
+			i := r / g.KW % g.KH
+			j := r % g.KW
+			row := cols[r*g.N : (r+1)*g.N]
+			for b := 0; b < g.B; b++ {
+				plane := x[(b*g.Cin+ci)*g.H*g.W : (b*g.Cin+ci+1)*g.H*g.W]
+				out := row[b*hw : (b+1)*hw]
+				for oh := 0; oh < g.Ho; oh++ {
+					dst := out[oh*g.Wo : (oh+1)*g.Wo]
+					ih := oh*g.Stride - g.Pad + i
+					if ih < 0 || ih >= g.H {
+						clear(dst)
+						continue
+					}
+					src := plane[ih*g.W : (ih+1)*g.W]
+					if g.Stride == 1 {
+						// iw = ow - Pad + j: a shifted copy with zero edges.
+						off := j - g.Pad
+						for ow := range dst {
+							iw := ow + off
+							if iw < 0 || iw >= g.W {
+								dst[ow] = 0
+							} else {
+								dst[ow] = src[iw]
+							}
+						}
+						continue
+					}
+					for ow := range dst {
+						iw := ow*g.Stride - g.Pad + j
+						if iw < 0 || iw >= g.W {
+							dst[ow] = 0
+						} else {
+							dst[ow] = src[iw]
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// col2im is the adjoint of im2col: dx[b, ci, ih, iw] = sum of the dcols entries im2col would have read from there.
+// dx is overwritten.
+func col2im[T num](g *convGeom, dcols, dx []T) {
+	hw := g.Ho * g.Wo
+	kk := g.KH * g.KW
+	// Parallel over input channels: rows of channel ci only touch planes of channel ci.
+	parallelFor(g.Cin, kk*g.N, func(lo, hi int) {
+		for ci := lo; ci < hi; ci++ {
+			for b := 0; b < g.B; b++ {
+				clear(dx[(b*g.Cin+ci)*g.H*g.W : (b*g.Cin+ci+1)*g.H*g.W])
+			}
+			for r := ci * kk; r < (ci+1)*kk; r++ {
+				i := r / g.KW % g.KH
+				j := r % g.KW
+				row := dcols[r*g.N : (r+1)*g.N]
+				for b := 0; b < g.B; b++ {
+					plane := dx[(b*g.Cin+ci)*g.H*g.W : (b*g.Cin+ci+1)*g.H*g.W]
+					in := row[b*hw : (b+1)*hw]
+					for oh := 0; oh < g.Ho; oh++ {
+						ih := oh*g.Stride - g.Pad + i
+						if ih < 0 || ih >= g.H {
+							continue
+						}
+						dst := plane[ih*g.W : (ih+1)*g.W]
+						src := in[oh*g.Wo : (oh+1)*g.Wo]
+						for ow, v := range src {
+							iw := ow*g.Stride - g.Pad + j
+							if iw >= 0 && iw < g.W {
+								dst[iw] += v
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// toCBN copies a (B, C, HW) tensor into (C, B*HW) order.
+func toCBN[T num](src, dst []T, b, c, hw int) {
+	parallelFor(c, b*hw, func(lo, hi int) {
+		for ci := lo; ci < hi; ci++ {
+			for bi := 0; bi < b; bi++ {
+				copy(dst[(ci*b+bi)*hw:(ci*b+bi+1)*hw], src[(bi*c+ci)*hw:(bi*c+ci+1)*hw])
+			}
+		}
+	})
+}
+
+// fromCBN copies a (C, B*HW) matrix into (B, C, HW) order.
+func fromCBN[T num](src, dst []T, b, c, hw int) {
+	parallelFor(c, b*hw, func(lo, hi int) {
+		for ci := lo; ci < hi; ci++ {
+			for bi := 0; bi < b; bi++ {
+				copy(dst[(bi*c+ci)*hw:(bi*c+ci+1)*hw], src[(ci*b+bi)*hw:(ci*b+bi+1)*hw])
+			}
+		}
+	})
+}
+
+// convScratch holds the reusable buffers of one convolution node.
+type convScratch[T num] struct {
+	cols, mat []T
+}
+
+func grow[T num](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+// convForward computes y = conv(x, w) (no bias) into y (B, Cout, Ho, Wo).
+func convForward[T num](g *convGeom, x, w, y []T, s *convScratch[T]) {
+	s.cols = grow(s.cols, g.K*g.N)
+	s.mat = grow(s.mat, g.Cout*g.N)
+	im2col(g, x, s.cols)
+	gemm(false, false, g.Cout, g.N, g.K, w, g.K, s.cols, g.N, 0, s.mat, g.N)
+	fromCBN(s.mat, y, g.B, g.Cout, g.Ho*g.Wo)
+}
+
+// convInputGrad computes dx = J_x^T dy (the transposed convolution of dy with w) into dx (B, Cin, H, W).
+func convInputGrad[T num](g *convGeom, dy, w, dx []T, s *convScratch[T]) {
+	s.cols = grow(s.cols, g.K*g.N)
+	s.mat = grow(s.mat, g.Cout*g.N)
+	toCBN(dy, s.mat, g.B, g.Cout, g.Ho*g.Wo)
+	gemm(true, false, g.K, g.N, g.Cout, w, g.K, s.mat, g.N, 0, s.cols, g.N)
+	col2im(g, s.cols, dx)
+}
+
+// convWeightGrad computes dw = J_w^T dy = sum over the batch of dy (x) patches into dw (Cout, Cin, KH, KW).
+func convWeightGrad[T num](g *convGeom, x, dy, dw []T, s *convScratch[T]) {
+	s.cols = grow(s.cols, g.K*g.N)
+	s.mat = grow(s.mat, g.Cout*g.N)
+	im2col(g, x, s.cols)
+	toCBN(dy, s.mat, g.B, g.Cout, g.Ho*g.Wo)
+	gemm(false, true, g.Cout, g.K, g.N, s.mat, g.N, s.cols, g.N, 0, dw, g.K)
+}

@@ -1,0 +1,129 @@
+package model
+
+import "math"
+
+// sigmoid is 1/(1+exp(-x)), evaluated without overflow for either sign.
+func sigmoid(x float64) float64 {
+	if x >= 0 {
+		return 1 / (1 + math.Exp(-x))
+	}
+	e := math.Exp(x)
+	return e / (1 + e)
+}
+
+// SiLU and its first two derivatives, with s = sigmoid(x):
+//
+//	silu(x)   = x s
+//	dsilu(x)  = s (1 + x (1 - s))           (the first derivative)
+//	d2silu(x) = s (1 - s) (2 + x (1 - 2 s))  (the second derivative)
+func siluKernel[T num](x, y []T) {
+	parallelFor(len(x), 20, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			v := float64(x[i])
+			y[i] = T(v * sigmoid(v))
+		}
+	})
+}
+
+// siluBackKernel writes out = g * dsilu(x).
+func siluBackKernel[T num](g, x, out []T) {
+	parallelFor(len(x), 20, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			v := float64(x[i])
+			s := sigmoid(v)
+			out[i] = T(float64(g[i]) * s * (1 + v*(1-s)))
+		}
+	})
+}
+
+// siluBack2Kernel writes out = a * g * d2silu(x), with d2silu the second derivative of SiLU.
+func siluBack2Kernel[T num](a, g, x, out []T) {
+	parallelFor(len(x), 25, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			v := float64(x[i])
+			s := sigmoid(v)
+			out[i] = T(float64(a[i]) * float64(g[i]) * s * (1 - s) * (2 + v*(1-2*s)))
+		}
+	})
+}
+
+// addBiasKernel writes y[b, c, r] = x[b, c, r] + sum_k biases[k][c] for x of shape (B, C, R).
+func addBiasKernel[T num](x, y []T, biases [][]T, b, c, r int) {
+	parallelFor(b*c, r, func(lo, hi int) {
+		for bc := lo; bc < hi; bc++ {
+			ch := bc % c
+			var add T
+			for _, bias := range biases {
+				add += bias[ch]
+			}
+			src, dst := x[bc*r:(bc+1)*r], y[bc*r:(bc+1)*r]
+			for i, v := range src {
+				dst[i] = v + add
+			}
+		}
+	})
+}
+
+// sumBiasKernel writes out[c] = sum over b and r of g[b, c, r] for g of shape (B, C, R) (the bias gradient).
+// Sums are accumulated in float64.
+func sumBiasKernel[T num](g, out []T, b, c, r int) {
+	parallelFor(c, b*r, func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			var s float64
+			for bi := 0; bi < b; bi++ {
+				for _, v := range g[(bi*c+ch)*r : (bi*c+ch+1)*r] {
+					s += float64(v)
+				}
+			}
+			out[ch] = T(s)
+		}
+	})
+}
+
+// sumRowsKernel writes out[f] = sum_b x[b, f] for x of shape (B, F), accumulated in float64.
+func sumRowsKernel[T num](x, out []T, b, f int) {
+	parallelFor(f, b, func(lo, hi int) {
+		for j := lo; j < hi; j++ {
+			var s float64
+			for bi := 0; bi < b; bi++ {
+				s += float64(x[bi*f+j])
+			}
+			out[j] = T(s)
+		}
+	})
+}
+
+// broadcastRowsKernel writes out[b, f] = v[f] for b in [0, B).
+func broadcastRowsKernel[T num](v, out []T, b int) {
+	f := len(v)
+	for bi := 0; bi < b; bi++ {
+		copy(out[bi*f:(bi+1)*f], v)
+	}
+}
+
+// spatialMeanKernel writes out[b, c] = mean over r of x[b, c, r] for x of shape (B, C, R).
+func spatialMeanKernel[T num](x, out []T, bc, r int) {
+	parallelFor(bc, r, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			var s float64
+			for _, v := range x[i*r : (i+1)*r] {
+				s += float64(v)
+			}
+			out[i] = T(s / float64(r))
+		}
+	})
+}
+
+// spatialSpreadKernel writes out[b, c, r] = g[b, c] / R, the adjoint of spatialMeanKernel.
+func spatialSpreadKernel[T num](g, out []T, bc, r int) {
+	inv := 1 / float64(r)
+	parallelFor(bc, r, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			v := T(float64(g[i]) * inv)
+			dst := out[i*r : (i+1)*r]
+			for k := range dst {
+				dst[k] = v
+			}
+		}
+	})
+}

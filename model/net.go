@@ -1,0 +1,234 @@
+package model
+
+import (
+	"fmt"
+	"math"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// builder adds the network to one Gorgonia graph, with parameter nodes bound to a Params' tensors.
+type builder struct {
+	cfg    Config
+	g      *G.ExprGraph
+	dt     tensor.Dtype
+	params G.Nodes // in Specs order
+	byName map[string]*G.Node
+}
+
+func newBuilder(p *Params) *builder {
+	b := &builder{cfg: p.cfg, g: G.NewGraph(), dt: p.cfg.dtype(), byName: map[string]*G.Node{}}
+	for i, s := range p.specs {
+		n := G.NewTensor(b.g, b.dt, len(s.Shape), G.WithShape(s.Shape...), G.WithName(s.Name), G.WithValue(p.tensors[i]))
+		b.params = append(b.params, n)
+		b.byName[s.Name] = n
+	}
+	return b
+}
+
+func (b *builder) p(name string) *G.Node {
+	n, ok := b.byName[name]
+	if !ok {
+		panic("model: internal error: no parameter " + name) // Specs and the builder disagree: a bug, not input
+	}
+	return n
+}
+
+// input adds an input tensor node bound to a fresh buffer.
+func (b *builder) input(name string, shape ...int) (*G.Node, *tensor.Dense) {
+	t := tensor.New(tensor.Of(b.dt), tensor.WithShape(shape...))
+	return G.NewTensor(b.g, b.dt, len(shape), G.WithShape(shape...), G.WithName(name), G.WithValue(t)), t
+}
+
+// constant is a scalar constant of the network's dtype.
+func (b *builder) constant(v float64) *G.Node {
+	if b.dt == tensor.Float32 {
+		return G.NewConstant(float32(v))
+	}
+	return G.NewConstant(v)
+}
+
+// timeFeatures writes the sinusoidal embedding of level t into dst (length TimeEmbed):
+// with s = 1000 t, half = TimeEmbed/2 and w_k = 10000^(-k/(half-1)) (w_0 = 1 when half = 1),
+// dst[k] = sin(s w_k) and dst[half+k] = cos(s w_k).
+func timeFeatures(t float64, dst []float64) {
+	half := len(dst) / 2
+	s := 1000 * t
+	for k := 0; k < half; k++ {
+		w := 1.0
+		if half > 1 {
+			w = math.Exp(-math.Log(10000) * float64(k) / float64(half-1))
+		}
+		dst[k] = math.Sin(s * w)
+		dst[half+k] = math.Cos(s * w)
+	}
+}
+
+// setTime writes the time features of t into the (1, TimeEmbed) input tensor.
+func setTime(dst *tensor.Dense, t float64, scratch []float64) {
+	timeFeatures(t, scratch)
+	switch d := dst.Data().(type) {
+	case []float32:
+		for i, v := range scratch {
+			d[i] = float32(v)
+		}
+	case []float64:
+		copy(d, scratch)
+	}
+}
+
+// timeMLP maps the (1, TimeEmbed) features to the (1, TimeHidden) activation that feeds every block's time bias:
+// silu(fc2(silu(fc1(e)))).
+func (b *builder) timeMLP(e *G.Node) (*G.Node, error) {
+	var h *G.Node
+	var err error
+	linear := func(x *G.Node, name string) {
+		if err != nil {
+			return
+		}
+		if h, err = matMul(x, b.p(name+".weight"), false, true); err == nil {
+			h, err = addBias(h, b.p(name+".bias"))
+		}
+	}
+	linear(e, "time.fc1")
+	if err == nil {
+		h, err = silu(h)
+	}
+	linear(h, "time.fc2")
+	if err == nil {
+		h, err = silu(h)
+	}
+	return h, err
+}
+
+// blockTrace records the nodes of one block that the input-VJP needs.
+type blockTrace struct {
+	prefix string   // parameter name prefix
+	down   bool     // a down block (else a residual block)
+	h      *G.Node  // block input
+	a1     *G.Node  // residual block: pre-activation after conv1 (down blocks do not need one)
+	hw     [2]int   // spatial size of h
+	_      struct{} // keep composite literals keyed
+}
+
+// trace records one forward pass.
+type trace struct {
+	x      *G.Node
+	inHW   [2]int
+	blocks []blockTrace
+	last   *G.Node // the last block's output, before the head's SiLU
+}
+
+// forward builds phi(x; t) for x (B, C, H, W), with ts the time MLP output. It returns the (B, D) features.
+func (b *builder) forward(x, ts *G.Node) (*G.Node, *trace, error) {
+	c := b.cfg
+	tr := &trace{x: x, inHW: [2]int{x.Shape()[2], x.Shape()[3]}}
+	var err error
+	do := func(f func() (*G.Node, error)) *G.Node {
+		if err != nil {
+			return nil
+		}
+		var n *G.Node
+		n, err = f()
+		return n
+	}
+	timeBias := func(name string) *G.Node {
+		return do(func() (*G.Node, error) { return matMul(ts, b.p(name), false, true) })
+	}
+	h := do(func() (*G.Node, error) { return conv(x, b.p("stem.weight"), c.StemStride, 1) })
+	h = do(func() (*G.Node, error) { return addBias(h, b.p("stem.bias")) })
+	for l := range c.Widths {
+		for r := 0; r < c.ResBlocks; r++ {
+			pre := fmt.Sprintf("levels.%d.res.%d.", l, r)
+			bt := blockTrace{prefix: pre, h: h, hw: hwOf(h)}
+			u1 := do(func() (*G.Node, error) { return silu(h) })
+			c1 := do(func() (*G.Node, error) { return conv(u1, b.p(pre+"conv1.weight"), 1, 1) })
+			tb := timeBias(pre + "temb.weight")
+			a1 := do(func() (*G.Node, error) { return addBias(c1, b.p(pre+"conv1.bias"), tb) })
+			u2 := do(func() (*G.Node, error) { return silu(a1) })
+			c2 := do(func() (*G.Node, error) { return conv(u2, b.p(pre+"conv2.weight"), 1, 1) })
+			a2 := do(func() (*G.Node, error) { return addBias(c2, b.p(pre+"conv2.bias")) })
+			h = do(func() (*G.Node, error) { return G.Add(h, a2) })
+			bt.a1 = a1
+			tr.blocks = append(tr.blocks, bt)
+		}
+		if l+1 < len(c.Widths) {
+			pre := fmt.Sprintf("levels.%d.down.", l)
+			bt := blockTrace{prefix: pre, down: true, h: h, hw: hwOf(h)}
+			u := do(func() (*G.Node, error) { return silu(h) })
+			cv := do(func() (*G.Node, error) { return conv(u, b.p(pre+"conv.weight"), 2, 1) })
+			tb := timeBias(pre + "temb.weight")
+			a := do(func() (*G.Node, error) { return addBias(cv, b.p(pre+"conv.bias"), tb) })
+			sk := do(func() (*G.Node, error) { return conv(h, b.p(pre+"skip.weight"), 2, 0) })
+			sk = do(func() (*G.Node, error) { return addBias(sk, b.p(pre+"skip.bias")) })
+			h = do(func() (*G.Node, error) { return G.Add(a, sk) })
+			tr.blocks = append(tr.blocks, bt)
+		}
+	}
+	tr.last = h
+	u := do(func() (*G.Node, error) { return silu(h) })
+	var flat *G.Node
+	if c.Pool == "mean" {
+		flat = do(func() (*G.Node, error) { return spatialMean(u) })
+	} else {
+		flat = do(func() (*G.Node, error) { return G.Reshape(u, tensor.Shape{x.Shape()[0], c.HeadInputs()}) })
+	}
+	phi := do(func() (*G.Node, error) { return matMul(flat, b.p("head.weight"), false, true) })
+	phi = do(func() (*G.Node, error) { return addBias(phi, b.p("head.bias")) })
+	if err != nil {
+		return nil, nil, fmt.Errorf("model: building the network: %w", err)
+	}
+	return phi, tr, nil
+}
+
+func hwOf(n *G.Node) [2]int { s := n.Shape(); return [2]int{s[2], s[3]} }
+
+// inputVJP builds the explicit input-gradient of the network: given gflat (B, F), the gradient of a scalar with
+// respect to the head's input, it returns that scalar's gradient with respect to x, as ordinary forward nodes.
+// Gorgonia can then differentiate the result once (the gradient penalty) without double backpropagation.
+func (b *builder) inputVJP(tr *trace, gflat *G.Node) (*G.Node, error) {
+	c := b.cfg
+	var err error
+	do := func(f func() (*G.Node, error)) *G.Node {
+		if err != nil {
+			return nil
+		}
+		var n *G.Node
+		n, err = f()
+		return n
+	}
+	ls := tr.last.Shape()
+	var gu *G.Node
+	if c.Pool == "mean" {
+		gu = do(func() (*G.Node, error) { return spatialSpread(gflat, ls[2], ls[3]) })
+	} else {
+		gu = do(func() (*G.Node, error) { return G.Reshape(gflat, ls.Clone()) })
+	}
+	g := do(func() (*G.Node, error) { return siluBack(gu, tr.last) })
+	for i := len(tr.blocks) - 1; i >= 0; i-- {
+		bt := tr.blocks[i]
+		h, w := bt.hw[0], bt.hw[1]
+		if bt.down {
+			gout := g
+			gu := do(func() (*G.Node, error) { return convT(gout, b.p(bt.prefix+"conv.weight"), 2, 1, h, w) })
+			gh := do(func() (*G.Node, error) { return siluBack(gu, bt.h) })
+			gk := do(func() (*G.Node, error) { return convT(gout, b.p(bt.prefix+"skip.weight"), 2, 0, h, w) })
+			g = do(func() (*G.Node, error) { return G.Add(gh, gk) })
+			continue
+		}
+		gout := g
+		gu2 := do(func() (*G.Node, error) { return convT(gout, b.p(bt.prefix+"conv2.weight"), 1, 1, h, w) })
+		ga1 := do(func() (*G.Node, error) { return siluBack(gu2, bt.a1) })
+		gu1 := do(func() (*G.Node, error) { return convT(ga1, b.p(bt.prefix+"conv1.weight"), 1, 1, h, w) })
+		gh := do(func() (*G.Node, error) { return siluBack(gu1, bt.h) })
+		g = do(func() (*G.Node, error) { return G.Add(gout, gh) })
+	}
+	gx := do(func() (*G.Node, error) {
+		return convT(g, b.p("stem.weight"), c.StemStride, 1, tr.inHW[0], tr.inHW[1])
+	})
+	if err != nil {
+		return nil, fmt.Errorf("model: building the input gradient: %w", err)
+	}
+	return gx, nil
+}

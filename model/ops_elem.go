@@ -1,0 +1,375 @@
+package model
+
+import (
+	"fmt"
+	"hash"
+
+	"github.com/chewxy/hm"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// siluOp is y = x sigmoid(x), elementwise.
+type siluOp struct{ opBase }
+
+// siluBackOp is out = g dsilu(x): the backward pass of SiLU, used inside the explicit input-VJP.
+type siluBackOp struct{ opBase }
+
+// siluBack2Op is out = a g d2silu(x): the derivative of siluBackOp with respect to x. It only ever appears in
+// gradient graphs, so it has no derivative of its own.
+type siluBack2Op struct{ opBase }
+
+func silu(x *G.Node) (*G.Node, error)            { return G.ApplyOp(&siluOp{}, x) }
+func siluBack(g, x *G.Node) (*G.Node, error)     { return G.ApplyOp(&siluBackOp{}, g, x) }
+func siluBack2(a, g, x *G.Node) (*G.Node, error) { return G.ApplyOp(&siluBack2Op{}, a, g, x) }
+
+// elementwise runs a same-shape elementwise kernel over the inputs.
+func elementwise(b *opBase, name string, inputs []G.Value,
+	k32 func(in [][]float32, out []float32), k64 func(in [][]float64, out []float64)) (G.Value, error) {
+	in, dt, err := dense(name, len(inputs), inputs)
+	if err != nil {
+		return nil, err
+	}
+	shape := in[0].Shape()
+	for i := 1; i < len(in); i++ {
+		if !in[i].Shape().Eq(shape) {
+			return nil, fmt.Errorf("model: %s: input %d has shape %v, input 0 has %v", name, i, in[i].Shape(), shape)
+		}
+	}
+	out := b.output(dt, shape...)
+	if dt == tensor.Float32 {
+		s := make([][]float32, len(in))
+		for i := range in {
+			s[i] = data[float32](in[i])
+		}
+		k32(s, data[float32](out))
+	} else {
+		s := make([][]float64, len(in))
+		for i := range in {
+			s[i] = data[float64](in[i])
+		}
+		k64(s, data[float64](out))
+	}
+	return out, nil
+}
+
+func sameShape(name string, n int, in []G.DimSizer) (tensor.Shape, error) {
+	s, err := shapesOf(name, n, in)
+	if err != nil {
+		return nil, err
+	}
+	for i := 1; i < n; i++ {
+		if !s[i].Eq(s[0]) {
+			return nil, fmt.Errorf("model: %s: input %d has shape %v, input 0 has %v", name, i, s[i], s[0])
+		}
+	}
+	return s[0].Clone(), nil
+}
+
+var tva = hm.TypeVariable('a')
+
+func (op *siluOp) Arity() int                { return 1 }
+func (op *siluOp) Type() hm.Type             { return hm.NewFnType(tva, tva) }
+func (op *siluOp) WriteHash(h hash.Hash)     { fmt.Fprint(h, op.String()) }
+func (op *siluOp) Hashcode() uint32          { return hashOp(op) }
+func (op *siluOp) String() string            { return "dmmdSiLU" }
+func (op *siluOp) DiffWRT(inputs int) []bool { return []bool{true} }
+func (op *siluOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	return sameShape("silu", 1, in)
+}
+func (op *siluOp) Do(inputs ...G.Value) (G.Value, error) {
+	return elementwise(&op.opBase, "silu", inputs,
+		func(in [][]float32, out []float32) { siluKernel(in[0], out) },
+		func(in [][]float64, out []float64) { siluKernel(in[0], out) })
+}
+func (op *siluOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+	d, err := siluBack(grad, inputs[0])
+	return G.Nodes{d}, err
+}
+
+func (op *siluBackOp) Arity() int                { return 2 }
+func (op *siluBackOp) Type() hm.Type             { return hm.NewFnType(tva, tva, tva) }
+func (op *siluBackOp) WriteHash(h hash.Hash)     { fmt.Fprint(h, op.String()) }
+func (op *siluBackOp) Hashcode() uint32          { return hashOp(op) }
+func (op *siluBackOp) String() string            { return "dmmdSiLUBack" }
+func (op *siluBackOp) DiffWRT(inputs int) []bool { return []bool{true, true} }
+func (op *siluBackOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	return sameShape("siluBack", 2, in)
+}
+func (op *siluBackOp) Do(inputs ...G.Value) (G.Value, error) {
+	return elementwise(&op.opBase, "siluBack", inputs,
+		func(in [][]float32, out []float32) { siluBackKernel(in[0], in[1], out) },
+		func(in [][]float64, out []float64) { siluBackKernel(in[0], in[1], out) })
+}
+
+// SymDiff of out = g dsilu(x) with upstream U: d/dg = U dsilu(x), d/dx = U g d2silu(x).
+func (op *siluBackOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+	g, x := inputs[0], inputs[1]
+	dg, err := siluBack(grad, x)
+	if err != nil {
+		return nil, err
+	}
+	dx, err := siluBack2(grad, g, x)
+	if err != nil {
+		return nil, err
+	}
+	return G.Nodes{dg, dx}, nil
+}
+
+func (op *siluBack2Op) Arity() int            { return 3 }
+func (op *siluBack2Op) Type() hm.Type         { return hm.NewFnType(tva, tva, tva, tva) }
+func (op *siluBack2Op) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
+func (op *siluBack2Op) Hashcode() uint32      { return hashOp(op) }
+func (op *siluBack2Op) String() string        { return "dmmdSiLUBack2" }
+func (op *siluBack2Op) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	return sameShape("siluBack2", 3, in)
+}
+func (op *siluBack2Op) Do(inputs ...G.Value) (G.Value, error) {
+	return elementwise(&op.opBase, "siluBack2", inputs,
+		func(in [][]float32, out []float32) { siluBack2Kernel(in[0], in[1], in[2], out) },
+		func(in [][]float64, out []float64) { siluBack2Kernel(in[0], in[1], in[2], out) })
+}
+
+// addBiasOp is y[b, c, ...] = x[b, c, ...] + sum_k bias_k[c]: per-channel biases (each of C elements, shaped (C)
+// or (1, C)) added along axis 1 of a 2-D or 4-D x.
+type addBiasOp struct {
+	opBase
+	xDims  int
+	bDims  []int
+	biases int
+}
+
+// sumBiasOp sums g over every axis except 1, shaped as the bias it is the gradient of.
+type sumBiasOp struct {
+	opBase
+	inDims int
+	shape  tensor.Shape
+}
+
+func addBias(x *G.Node, biases ...*G.Node) (*G.Node, error) {
+	op := &addBiasOp{xDims: x.Dims(), biases: len(biases)}
+	for _, b := range biases {
+		op.bDims = append(op.bDims, b.Dims())
+	}
+	return G.ApplyOp(op, append([]*G.Node{x}, biases...)...)
+}
+
+func (op *addBiasOp) Arity() int { return 1 + op.biases }
+func (op *addBiasOp) Type() hm.Type {
+	ts := []hm.Type{tt(op.xDims)}
+	for _, d := range op.bDims {
+		ts = append(ts, tt(d))
+	}
+	return hm.NewFnType(append(ts, tt(op.xDims))...)
+}
+func (op *addBiasOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
+func (op *addBiasOp) Hashcode() uint32      { return hashOp(op) }
+func (op *addBiasOp) String() string {
+	return fmt.Sprintf("dmmdAddBias{x%dD,b%v}", op.xDims, op.bDims)
+}
+func (op *addBiasOp) DiffWRT(inputs int) []bool {
+	d := make([]bool, inputs)
+	for i := range d {
+		d[i] = true
+	}
+	return d
+}
+
+// layout returns B, C and the size R of the trailing axes for x, checking the biases.
+func biasLayout(x tensor.Shape, biases []tensor.Shape) (b, c, r int, err error) {
+	if x.Dims() < 2 {
+		return 0, 0, 0, fmt.Errorf("model: addBias: want at least 2-D input, got %v", x)
+	}
+	b, c, r = x[0], x[1], 1
+	for _, d := range x[2:] {
+		r *= d
+	}
+	for i, s := range biases {
+		if s.TotalSize() != c {
+			return 0, 0, 0, fmt.Errorf("model: addBias: bias %d has shape %v, want %d elements", i, s, c)
+		}
+	}
+	return b, c, r, nil
+}
+
+func (op *addBiasOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	s, err := shapesOf("addBias", op.Arity(), in)
+	if err != nil {
+		return nil, err
+	}
+	if _, _, _, err := biasLayout(s[0], s[1:]); err != nil {
+		return nil, err
+	}
+	return s[0].Clone(), nil
+}
+
+func (op *addBiasOp) Do(inputs ...G.Value) (G.Value, error) {
+	in, dt, err := dense("addBias", op.Arity(), inputs)
+	if err != nil {
+		return nil, err
+	}
+	bs := make([]tensor.Shape, len(in)-1)
+	for i := range bs {
+		bs[i] = in[i+1].Shape()
+	}
+	b, c, r, err := biasLayout(in[0].Shape(), bs)
+	if err != nil {
+		return nil, err
+	}
+	out := op.output(dt, in[0].Shape()...)
+	if dt == tensor.Float32 {
+		addBiasKernel(data[float32](in[0]), data[float32](out), biasData[float32](in[1:]), b, c, r)
+	} else {
+		addBiasKernel(data[float64](in[0]), data[float64](out), biasData[float64](in[1:]), b, c, r)
+	}
+	return out, nil
+}
+
+func biasData[T num](ds []*tensor.Dense) [][]T {
+	out := make([][]T, len(ds))
+	for i, d := range ds {
+		out[i] = data[T](d)
+	}
+	return out
+}
+
+func (op *addBiasOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+	out := G.Nodes{grad}
+	for _, b := range inputs[1:] {
+		d, err := G.ApplyOp(&sumBiasOp{inDims: grad.Dims(), shape: b.Shape().Clone()}, grad)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+func (op *sumBiasOp) Arity() int            { return 1 }
+func (op *sumBiasOp) Type() hm.Type         { return hm.NewFnType(tt(op.inDims), tt(op.shape.Dims())) }
+func (op *sumBiasOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
+func (op *sumBiasOp) Hashcode() uint32      { return hashOp(op) }
+func (op *sumBiasOp) String() string {
+	return fmt.Sprintf("dmmdSumBias{%dD->%v}", op.inDims, op.shape)
+}
+func (op *sumBiasOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	s, err := shapesOf("sumBias", 1, in)
+	if err != nil {
+		return nil, err
+	}
+	if s[0].Dims() < 2 || s[0][1] != op.shape.TotalSize() {
+		return nil, fmt.Errorf("model: sumBias: input %v does not have %d channels", s[0], op.shape.TotalSize())
+	}
+	return op.shape.Clone(), nil
+}
+func (op *sumBiasOp) Do(inputs ...G.Value) (G.Value, error) {
+	in, dt, err := dense("sumBias", 1, inputs)
+	if err != nil {
+		return nil, err
+	}
+	b, c, r, err := biasLayout(in[0].Shape(), []tensor.Shape{op.shape})
+	if err != nil {
+		return nil, err
+	}
+	out := op.output(dt, op.shape...)
+	if dt == tensor.Float32 {
+		sumBiasKernel(data[float32](in[0]), data[float32](out), b, c, r)
+	} else {
+		sumBiasKernel(data[float64](in[0]), data[float64](out), b, c, r)
+	}
+	return out, nil
+}
+
+// spatialMeanOp averages a (B, C, H, W) tensor over H and W into (B, C) (global average pooling; Gorgonia's own
+// 4-D reductions along axes 2 and 3 are wrong, see the package documentation).
+type spatialMeanOp struct{ opBase }
+
+// spatialSpreadOp is the adjoint of spatialMeanOp: (B, C) -> (B, C, h, w), each value divided by h*w.
+type spatialSpreadOp struct {
+	opBase
+	h, w int
+}
+
+func spatialMean(x *G.Node) (*G.Node, error) { return G.ApplyOp(&spatialMeanOp{}, x) }
+func spatialSpread(g *G.Node, h, w int) (*G.Node, error) {
+	return G.ApplyOp(&spatialSpreadOp{h: h, w: w}, g)
+}
+
+func (op *spatialMeanOp) Arity() int                { return 1 }
+func (op *spatialMeanOp) Type() hm.Type             { return hm.NewFnType(tt(4), tt(2)) }
+func (op *spatialMeanOp) WriteHash(h hash.Hash)     { fmt.Fprint(h, op.String()) }
+func (op *spatialMeanOp) Hashcode() uint32          { return hashOp(op) }
+func (op *spatialMeanOp) String() string            { return "dmmdSpatialMean" }
+func (op *spatialMeanOp) DiffWRT(inputs int) []bool { return []bool{true} }
+func (op *spatialMeanOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	s, err := shapesOf("spatialMean", 1, in)
+	if err != nil {
+		return nil, err
+	}
+	if s[0].Dims() != 4 {
+		return nil, fmt.Errorf("model: spatialMean: want a 4-D input, got %v", s[0])
+	}
+	return tensor.Shape{s[0][0], s[0][1]}, nil
+}
+func (op *spatialMeanOp) Do(inputs ...G.Value) (G.Value, error) {
+	in, dt, err := dense("spatialMean", 1, inputs)
+	if err != nil {
+		return nil, err
+	}
+	s := in[0].Shape()
+	if s.Dims() != 4 {
+		return nil, fmt.Errorf("model: spatialMean: want a 4-D input, got %v", s)
+	}
+	out := op.output(dt, s[0], s[1])
+	if dt == tensor.Float32 {
+		spatialMeanKernel(data[float32](in[0]), data[float32](out), s[0]*s[1], s[2]*s[3])
+	} else {
+		spatialMeanKernel(data[float64](in[0]), data[float64](out), s[0]*s[1], s[2]*s[3])
+	}
+	return out, nil
+}
+func (op *spatialMeanOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+	s := inputs[0].Shape()
+	d, err := spatialSpread(grad, s[2], s[3])
+	return G.Nodes{d}, err
+}
+
+func (op *spatialSpreadOp) Arity() int            { return 1 }
+func (op *spatialSpreadOp) Type() hm.Type         { return hm.NewFnType(tt(2), tt(4)) }
+func (op *spatialSpreadOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
+func (op *spatialSpreadOp) Hashcode() uint32      { return hashOp(op) }
+func (op *spatialSpreadOp) String() string {
+	return fmt.Sprintf("dmmdSpatialSpread{%dx%d}", op.h, op.w)
+}
+func (op *spatialSpreadOp) DiffWRT(inputs int) []bool { return []bool{true} }
+func (op *spatialSpreadOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	s, err := shapesOf("spatialSpread", 1, in)
+	if err != nil {
+		return nil, err
+	}
+	if s[0].Dims() != 2 {
+		return nil, fmt.Errorf("model: spatialSpread: want a 2-D input, got %v", s[0])
+	}
+	return tensor.Shape{s[0][0], s[0][1], op.h, op.w}, nil
+}
+func (op *spatialSpreadOp) Do(inputs ...G.Value) (G.Value, error) {
+	in, dt, err := dense("spatialSpread", 1, inputs)
+	if err != nil {
+		return nil, err
+	}
+	s := in[0].Shape()
+	if s.Dims() != 2 {
+		return nil, fmt.Errorf("model: spatialSpread: want a 2-D input, got %v", s)
+	}
+	out := op.output(dt, s[0], s[1], op.h, op.w)
+	if dt == tensor.Float32 {
+		spatialSpreadKernel(data[float32](in[0]), data[float32](out), s[0]*s[1], op.h*op.w)
+	} else {
+		spatialSpreadKernel(data[float64](in[0]), data[float64](out), s[0]*s[1], op.h*op.w)
+	}
+	return out, nil
+}
+func (op *spatialSpreadOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+	d, err := spatialMean(grad)
+	return G.Nodes{d}, err
+}

@@ -1,0 +1,199 @@
+package model
+
+import (
+	"fmt"
+	"hash"
+
+	"github.com/chewxy/hm"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// matMulOp is c = op(a) op(b) for 2-D a and b, where op transposes when tA / tB is set.
+// Gorgonia's own matmul is correct to first order, but its transposes copy; this op passes the flags to GEMM.
+type matMulOp struct {
+	opBase
+	tA, tB bool
+}
+
+func matMul(a, b *G.Node, tA, tB bool) (*G.Node, error) {
+	return G.ApplyOp(&matMulOp{tA: tA, tB: tB}, a, b)
+}
+
+func (op *matMulOp) Arity() int                { return 2 }
+func (op *matMulOp) Type() hm.Type             { return hm.NewFnType(tt(2), tt(2), tt(2)) }
+func (op *matMulOp) WriteHash(h hash.Hash)     { fmt.Fprint(h, op.String()) }
+func (op *matMulOp) Hashcode() uint32          { return hashOp(op) }
+func (op *matMulOp) String() string            { return fmt.Sprintf("dmmdMatMul{tA=%t,tB=%t}", op.tA, op.tB) }
+func (op *matMulOp) DiffWRT(inputs int) []bool { return []bool{true, true} }
+
+// dims returns m, n, k of the product and checks the inner dimensions.
+func (op *matMulOp) dims(a, b tensor.Shape) (m, n, k int, err error) {
+	if a.Dims() != 2 || b.Dims() != 2 {
+		return 0, 0, 0, fmt.Errorf("model: matmul: want 2-D operands, got %v and %v", a, b)
+	}
+	m, k = a[0], a[1]
+	if op.tA {
+		m, k = k, m
+	}
+	k2, n := b[0], b[1]
+	if op.tB {
+		k2, n = n, k2
+	}
+	if k != k2 {
+		return 0, 0, 0, fmt.Errorf("model: matmul: inner dimensions differ: %v (t=%t) x %v (t=%t)", a, op.tA, b, op.tB)
+	}
+	return m, n, k, nil
+}
+
+func (op *matMulOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	s, err := shapesOf("matmul", 2, in)
+	if err != nil {
+		return nil, err
+	}
+	m, n, _, err := op.dims(s[0], s[1])
+	if err != nil {
+		return nil, err
+	}
+	return tensor.Shape{m, n}, nil
+}
+
+func (op *matMulOp) Do(inputs ...G.Value) (G.Value, error) {
+	in, dt, err := dense("matmul", 2, inputs)
+	if err != nil {
+		return nil, err
+	}
+	m, n, k, err := op.dims(in[0].Shape(), in[1].Shape())
+	if err != nil {
+		return nil, err
+	}
+	out := op.output(dt, m, n)
+	lda, ldb := in[0].Shape()[1], in[1].Shape()[1]
+	if dt == tensor.Float32 {
+		gemm(op.tA, op.tB, m, n, k, data[float32](in[0]), lda, data[float32](in[1]), ldb, 0, data[float32](out), n)
+	} else {
+		gemm(op.tA, op.tB, m, n, k, data[float64](in[0]), lda, data[float64](in[1]), ldb, 0, data[float64](out), n)
+	}
+	return out, nil
+}
+
+// SymDiff of C = op(A) op(B) with upstream G:
+//
+//	C = A B:      dA = G B^T,   dB = A^T G
+//	C = A B^T:    dA = G B,     dB = G^T A
+//	C = A^T B:    dA = B G^T,   dB = A G
+//	C = A^T B^T:  dA = B^T G^T, dB = G^T A^T
+func (op *matMulOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+	a, b := inputs[0], inputs[1]
+	var da, db *G.Node
+	var err error
+	switch {
+	case !op.tA && !op.tB:
+		if da, err = matMul(grad, b, false, true); err == nil {
+			db, err = matMul(a, grad, true, false)
+		}
+	case !op.tA && op.tB:
+		if da, err = matMul(grad, b, false, false); err == nil {
+			db, err = matMul(grad, a, true, false)
+		}
+	case op.tA && !op.tB:
+		if da, err = matMul(b, grad, false, true); err == nil {
+			db, err = matMul(a, grad, false, false)
+		}
+	default:
+		if da, err = matMul(b, grad, true, true); err == nil {
+			db, err = matMul(grad, a, true, true)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return G.Nodes{da, db}, nil
+}
+
+// sumRowsOp sums a (B, F) matrix over its rows into (1, F).
+type sumRowsOp struct{ opBase }
+
+// broadcastRowsOp repeats a (1, F) row n times into (n, F).
+type broadcastRowsOp struct {
+	opBase
+	n int
+}
+
+func sumRows(x *G.Node) (*G.Node, error) { return G.ApplyOp(&sumRowsOp{}, x) }
+func broadcastRows(v *G.Node, n int) (*G.Node, error) {
+	return G.ApplyOp(&broadcastRowsOp{n: n}, v)
+}
+
+func (op *sumRowsOp) Arity() int                { return 1 }
+func (op *sumRowsOp) Type() hm.Type             { return hm.NewFnType(tt(2), tt(2)) }
+func (op *sumRowsOp) WriteHash(h hash.Hash)     { fmt.Fprint(h, op.String()) }
+func (op *sumRowsOp) Hashcode() uint32          { return hashOp(op) }
+func (op *sumRowsOp) String() string            { return "dmmdSumRows" }
+func (op *sumRowsOp) DiffWRT(inputs int) []bool { return []bool{true} }
+func (op *sumRowsOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	s, err := shapesOf("sumRows", 1, in)
+	if err != nil {
+		return nil, err
+	}
+	if s[0].Dims() != 2 {
+		return nil, fmt.Errorf("model: sumRows: want a 2-D input, got %v", s[0])
+	}
+	return tensor.Shape{1, s[0][1]}, nil
+}
+func (op *sumRowsOp) Do(inputs ...G.Value) (G.Value, error) {
+	in, dt, err := dense("sumRows", 1, inputs)
+	if err != nil {
+		return nil, err
+	}
+	s := in[0].Shape()
+	if s.Dims() != 2 {
+		return nil, fmt.Errorf("model: sumRows: want a 2-D input, got %v", s)
+	}
+	out := op.output(dt, 1, s[1])
+	if dt == tensor.Float32 {
+		sumRowsKernel(data[float32](in[0]), data[float32](out), s[0], s[1])
+	} else {
+		sumRowsKernel(data[float64](in[0]), data[float64](out), s[0], s[1])
+	}
+	return out, nil
+}
+func (op *sumRowsOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+	d, err := broadcastRows(grad, inputs[0].Shape()[0])
+	return G.Nodes{d}, err
+}
+
+func (op *broadcastRowsOp) Arity() int                { return 1 }
+func (op *broadcastRowsOp) Type() hm.Type             { return hm.NewFnType(tt(2), tt(2)) }
+func (op *broadcastRowsOp) WriteHash(h hash.Hash)     { fmt.Fprint(h, op.String()) }
+func (op *broadcastRowsOp) Hashcode() uint32          { return hashOp(op) }
+func (op *broadcastRowsOp) String() string            { return fmt.Sprintf("dmmdBroadcastRows{%d}", op.n) }
+func (op *broadcastRowsOp) DiffWRT(inputs int) []bool { return []bool{true} }
+func (op *broadcastRowsOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	s, err := shapesOf("broadcastRows", 1, in)
+	if err != nil {
+		return nil, err
+	}
+	if s[0].Dims() != 2 || s[0][0] != 1 {
+		return nil, fmt.Errorf("model: broadcastRows: want a (1, F) input, got %v", s[0])
+	}
+	return tensor.Shape{op.n, s[0][1]}, nil
+}
+func (op *broadcastRowsOp) Do(inputs ...G.Value) (G.Value, error) {
+	in, dt, err := dense("broadcastRows", 1, inputs)
+	if err != nil {
+		return nil, err
+	}
+	f := in[0].Shape().TotalSize()
+	out := op.output(dt, op.n, f)
+	if dt == tensor.Float32 {
+		broadcastRowsKernel(data[float32](in[0]), data[float32](out), op.n)
+	} else {
+		broadcastRowsKernel(data[float64](in[0]), data[float64](out), op.n)
+	}
+	return out, nil
+}
+func (op *broadcastRowsOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+	d, err := sumRows(grad)
+	return G.Nodes{d}, err
+}

@@ -1,0 +1,181 @@
+package model
+
+import (
+	"fmt"
+	"math"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// LossConfig weighs the DMMD critic loss -MMD_u^2 + LambdaL2 F_l2 + LambdaGrad F_grad.
+type LossConfig struct {
+	LambdaL2   float64 `json:"lambda_l2"`   // weight of F_l2 = mean of f_t^2 over both batches
+	LambdaGrad float64 `json:"lambda_grad"` // weight of F_grad = mean_i (||grad_z f_t(x_t^i)|| - 1)^2
+}
+
+// DefaultLoss is the measured default of ../shared/notes/dmmd.md: lambda_l2 = 0.1, lambda_grad = 10.
+func DefaultLoss() LossConfig { return LossConfig{LambdaL2: 0.1, LambdaGrad: 10} }
+
+// Validate rejects negative or non-finite weights.
+func (l LossConfig) Validate() error {
+	for _, v := range []float64{l.LambdaL2, l.LambdaGrad} {
+		if !(v >= 0) || math.IsInf(v, 0) {
+			return fmt.Errorf("%w: loss weights must be finite and >= 0, got lambda_l2 %v, lambda_grad %v",
+				ErrConfig, l.LambdaL2, l.LambdaGrad)
+		}
+	}
+	return nil
+}
+
+// Stats are the loss and its parts for one step, as float64.
+type Stats struct {
+	Loss        float64 `json:"loss"`         // -MMD2 + LambdaL2 L2 + LambdaGrad GradPenalty
+	MMD2        float64 `json:"mmd2"`         // unbiased linear-kernel MMD^2 between phi(x_t) and phi(y)
+	L2          float64 `json:"l2"`           // mean of f_t^2 over both batches
+	GradPenalty float64 `json:"grad_penalty"` // mean of (||grad_z f_t|| - 1)^2 at the noisy points
+	GradNorm    float64 `json:"grad_norm"`    // mean of ||grad_z f_t|| at the noisy points
+}
+
+// gradNormEps keeps sqrt differentiable should a witness gradient vanish exactly.
+const gradNormEps = 1e-12
+
+// TrainStep computes the DMMD critic loss and its exact gradient with respect to every parameter for one pair of
+// batches at one level t. The gradient penalty differentiates through an explicit input-VJP (see the package
+// documentation), so the parameter gradient needs a single reverse pass.
+type TrainStep struct {
+	*compiled
+	lc    LossConfig
+	x, y  *tensor.Dense
+	grads *Params
+	outs  [5]G.Value // loss, mmd2, l2, penalty, grad norm
+}
+
+// NewTrainStep compiles the loss and gradient graph for p with the given batch size (per side; needs >= 2).
+func NewTrainStep(p *Params, batch int, lc LossConfig) (*TrainStep, error) {
+	if batch < 2 {
+		return nil, fmt.Errorf("model: TrainStep needs a batch of at least 2 for the unbiased MMD, got %d", batch)
+	}
+	if err := lc.Validate(); err != nil {
+		return nil, err
+	}
+	c, err := newCompiled(p, batch)
+	if err != nil {
+		return nil, err
+	}
+	s := &TrainStep{compiled: c, lc: lc}
+	if s.grads, err = NewParams(p.cfg); err != nil {
+		return nil, err
+	}
+	if err := s.build(); err != nil {
+		return nil, fmt.Errorf("model: building the training graph: %w", err)
+	}
+	return s, c.compile()
+}
+
+func (s *TrainStep) build() error {
+	b, cfg, n := s.b, s.cfg, float64(s.batch)
+	var x, y *G.Node
+	x, s.x = b.input("x_t", s.batch, cfg.Channels, cfg.ImageSize, cfg.ImageSize)
+	y, s.y = b.input("y", s.batch, cfg.Channels, cfg.ImageSize, cfg.ImageSize)
+	ts, err := s.timeInput()
+	if err != nil {
+		return err
+	}
+	fa, tr, err := b.forward(x, ts) // features of the noisy batch
+	if err != nil {
+		return err
+	}
+	fb, _, err := b.forward(y, ts) // features of the clean batch
+	if err != nil {
+		return err
+	}
+	e := &errNodes{}
+	// Unbiased MMD^2 in O(BD):
+	// (||sum a||^2 - sum ||a_i||^2 + ||sum b||^2 - sum ||b_j||^2) / (B(B-1)) - 2 <sum a, sum b> / B^2.
+	sa, sb := e.op(sumRows(fa)), e.op(sumRows(fb))
+	dot := func(u, v *G.Node) *G.Node { return e.op(G.Sum(e.op(matMul(u, v, false, true)))) }
+	sq := func(u *G.Node) *G.Node { return e.op(G.Sum(e.op(G.Square(u)))) }
+	within := e.op(G.Add(e.op(G.Sub(dot(sa, sa), sq(fa))), e.op(G.Sub(dot(sb, sb), sq(fb)))))
+	mmd2 := e.op(G.Sub(e.op(G.Mul(within, b.constant(1/(n*(n-1))))), e.op(G.Mul(dot(sa, sb), b.constant(2/(n*n))))))
+	// Witness direction c = mean b - mean a; f(z) = <phi(z), c>.
+	cdir := e.op(G.Mul(e.op(G.Sub(sb, sa)), b.constant(1/n)))
+	l2 := e.op(G.Mul(e.op(G.Add(sq(e.op(matMul(fa, cdir, false, true))), sq(e.op(matMul(fb, cdir, false, true))))),
+		b.constant(1/(2*n))))
+	// grad_z f at the noisy points: the input-VJP seeded with c (the same for every row).
+	v := e.op(matMul(cdir, b.p("head.weight"), false, false))
+	gflat := e.op(broadcastRows(v, s.batch))
+	if e.err != nil {
+		return e.err
+	}
+	gz, err := b.inputVJP(tr, gflat)
+	if err != nil {
+		return err
+	}
+	gzFlat := e.op(G.Reshape(gz, tensor.Shape{s.batch, cfg.InputSize()}))
+	norms := e.op(G.Sqrt(e.op(G.Add(e.op(G.Sum(e.op(G.Square(gzFlat)), 1)), b.constant(gradNormEps)))))
+	pen := e.op(G.Mean(e.op(G.Square(e.op(G.Sub(norms, b.constant(1)))))))
+	gnorm := e.op(G.Mean(norms))
+	loss := e.op(G.Sub(e.op(G.Add(e.op(G.Mul(l2, b.constant(s.lc.LambdaL2))), e.op(G.Mul(pen, b.constant(s.lc.LambdaGrad))))), mmd2))
+	if e.err != nil {
+		return e.err
+	}
+	grads, err := G.Grad(loss, b.params...)
+	if err != nil {
+		return fmt.Errorf("model: differentiating the loss: %w", err)
+	}
+	for i, gn := range grads {
+		v := G.Value(s.grads.tensors[i])
+		G.Read(gn, &v)
+	}
+	for i, n := range []*G.Node{loss, mmd2, l2, pen, gnorm} {
+		G.Read(n, &s.outs[i])
+	}
+	return nil
+}
+
+// errNodes threads the first error through a chain of graph constructions.
+type errNodes struct{ err error }
+
+func (e *errNodes) op(n *G.Node, err error) *G.Node {
+	if e.err == nil && err != nil {
+		e.err = err
+	}
+	return n
+}
+
+// Run computes the loss at level t for the noisy batch xt and the clean batch y (each Batch*InputSize values),
+// leaving the gradient in Grads.
+func (s *TrainStep) Run(xt, y []float32, t float64) (Stats, error) {
+	want := s.batch * s.cfg.InputSize()
+	if len(xt) != want || len(y) != want {
+		return Stats{}, fmt.Errorf("model: TrainStep: got %d noisy and %d clean values, want %d each", len(xt), len(y), want)
+	}
+	if err := checkLevel(t); err != nil {
+		return Stats{}, err
+	}
+	setImages(s.x, xt, s.cfg.InputSize())
+	setImages(s.y, y, s.cfg.InputSize())
+	return s.runStats(t)
+}
+
+func (s *TrainStep) runStats(t float64) (Stats, error) {
+	if err := s.run(t); err != nil {
+		return Stats{}, err
+	}
+	var v [5]float64
+	for i, o := range s.outs {
+		switch o := o.(type) {
+		case *G.F32:
+			v[i] = float64(*o)
+		case *G.F64:
+			v[i] = float64(*o)
+		default:
+			return Stats{}, fmt.Errorf("model: TrainStep: unexpected output type %T", o)
+		}
+	}
+	return Stats{Loss: v[0], MMD2: v[1], L2: v[2], GradPenalty: v[3], GradNorm: v[4]}, nil
+}
+
+// Grads holds the gradient of the last Run with respect to every parameter, in the parameters' layout.
+func (s *TrainStep) Grads() *Params { return s.grads }
