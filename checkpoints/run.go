@@ -123,7 +123,7 @@ func (r *Run) ReadConfig(into any) (programVersion string, err error) {
 		return "", fmt.Errorf("checkpoints: %s: %w: %w", path, ErrCorrupt, err)
 	}
 	switch {
-	case c.Format < 1 || c.Config == nil:
+	case c.Format < 1 || c.Config == nil || string(c.Config) == "null":
 		return "", fmt.Errorf("checkpoints: %s: %w: no format version or no config", path, ErrCorrupt)
 	case c.Format > FormatVersion:
 		return "", fmt.Errorf("checkpoints: %s: format version %d is newer than this program reads (%d)", path, c.Format, FormatVersion)

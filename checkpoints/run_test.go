@@ -419,6 +419,7 @@ func TestConfig(t *testing.T) {
 		{"newer format", `{"format":2,"program_version":"x","config":{}}`, "format version 2 is newer", false},
 		{"no format", `{"program_version":"x","config":{}}`, "no format version", true},
 		{"no config", `{"format":1}`, "no config", true},
+		{"null config", `{"format":1,"config":null}`, "no config", true},
 		{"truncated", `{"format":1,"config":{"ste`, "unexpected EOF", true},
 		{"unknown wrapper field", `{"format":1,"config":{},"x":1}`, `unknown field "x"`, true},
 	}
