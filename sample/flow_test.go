@@ -277,6 +277,15 @@ func TestDeterminism(t *testing.T) {
 				return z
 			}
 			ref := run(10, 1)
+			// Every particle has its own stream: no two particles (in particular, no two groups) coincide.
+			seen := map[string]int{}
+			for i := range 25 {
+				key := fmt.Sprint(ref[i*dim : (i+1)*dim])
+				if j, ok := seen[key]; ok {
+					t.Fatalf("%v noise %v: particles %d and %d are identical", mode, noise, j, i)
+				}
+				seen[key] = i
+			}
 			for _, chunk := range []int{1, 3, 7, 64} {
 				if !sameFloats(run(chunk, 1), ref) {
 					t.Errorf("%v noise %v: chunk %d differs from chunk 10", mode, noise, chunk)

@@ -1,0 +1,312 @@
+package sample
+
+import (
+	"context"
+	"fmt"
+	"image/color"
+	"image/png"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/dmmd/dmmd/data"
+)
+
+// FileName returns the export file name of image i: "%06d.png" (000000.png, 000001.png, ...; seven digits from
+// 1000000 on).
+func FileName(i int) string { return fmt.Sprintf("%06d.png", i) }
+
+// parseFileName returns the index of an export file name, or false if name is not exactly FileName(i).
+func parseFileName(name string) (int, bool) {
+	stem, ok := strings.CutSuffix(name, ".png")
+	if !ok || len(stem) < 6 {
+		return 0, false
+	}
+	for _, c := range stem {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+	}
+	i, err := strconv.Atoi(stem)
+	if err != nil || FileName(i) != name {
+		return 0, false
+	}
+	return i, true
+}
+
+// ExportOptions configures Export and ExportReal.
+type ExportOptions struct {
+	N        int       // images 0 .. N-1 (ExportReal: 0 = the whole dataset)
+	Shard    Shard     // the part this process writes; the zero value writes everything
+	Progress io.Writer // progress bar destination; nil = silent
+}
+
+// ExportStats says what an export did.
+type ExportStats struct {
+	Written int // files written now
+	Skipped int // files of this shard that already existed and were kept
+	Groups  int // flow groups computed (Export) or images converted (ExportReal)
+	Beyond  int // files NNNNNN.png with an index >= N found in the folder (left alone)
+}
+
+// bufferPool lets the PNG encoder reuse its compression buffers across files.
+type bufferPool struct{ sync.Pool }
+
+func (p *bufferPool) Get() *png.EncoderBuffer {
+	if b, ok := p.Pool.Get().(*png.EncoderBuffer); ok {
+		return b
+	}
+	return nil
+}
+func (p *bufferPool) Put(b *png.EncoderBuffer) { p.Pool.Put(b) }
+
+var encoder = &png.Encoder{CompressionLevel: png.DefaultCompression, BufferPool: &bufferPool{}}
+
+// exportDir is one scanned output folder.
+type exportDir struct {
+	dir    string
+	shape  data.Shape
+	exists []bool // exists[i]: dir holds a complete FileName(i), i < N
+	beyond int
+}
+
+// openExportDir creates dir if needed and checks the folder contract: it may hold only files named FileName(i) and
+// this package's temporary files. Anything else is refused, so nothing the user had is ever touched. Stale
+// temporary files of images that own(i) claims are removed; existing images of this shard are checked to be PNGs
+// of the right size and colour type.
+func openExportDir(dir string, n int, shape data.Shape, own func(i int) bool) (*exportDir, error) {
+	if dir == "" {
+		return nil, fmt.Errorf("sample: empty output folder name")
+	}
+	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+		return nil, fmt.Errorf("sample: output %s exists and is not a folder", dir)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("sample: %w", err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("sample: %w", err)
+	}
+	d := &exportDir{dir: dir, shape: shape, exists: make([]bool, n)}
+	var foreign []string
+	for _, e := range entries {
+		name := e.Name()
+		if !e.Type().IsRegular() {
+			foreign = append(foreign, name)
+			continue
+		}
+		if i, ok := parseFileName(name); ok {
+			if i < n {
+				d.exists[i] = true
+			} else {
+				d.beyond++
+			}
+			continue
+		}
+		if m := tmpPattern.FindStringSubmatch(name); m != nil {
+			if i, err := strconv.Atoi(m[1]); err == nil && i < n && own(i) {
+				if err := os.Remove(filepath.Join(dir, name)); err != nil && !os.IsNotExist(err) {
+					return nil, fmt.Errorf("sample: removing stale temporary file: %w", err)
+				}
+			}
+			continue
+		}
+		foreign = append(foreign, name)
+	}
+	if len(foreign) > 0 {
+		sort.Strings(foreign)
+		more := ""
+		if len(foreign) > 5 {
+			more = fmt.Sprintf(" and %d more", len(foreign)-5)
+			foreign = foreign[:5]
+		}
+		return nil, fmt.Errorf("sample: output folder %s holds files that are not NNNNNN.png exports (%s%s): "+
+			"use an empty or new folder; nothing was written", dir, strings.Join(foreign, ", "), more)
+	}
+	want := color.Model(color.RGBAModel)
+	if shape.C == 1 {
+		want = color.GrayModel
+	}
+	for i, ok := range d.exists {
+		if !ok || !own(i) {
+			continue
+		}
+		if err := checkPNG(filepath.Join(dir, FileName(i)), shape, want); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// checkPNG checks that path is a PNG of the export's size and colour type (reading the header only).
+func checkPNG(path string, s data.Shape, want color.Model) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("sample: %w", err)
+	}
+	defer f.Close()
+	cfg, err := png.DecodeConfig(f)
+	if err != nil {
+		return fmt.Errorf("sample: existing %s is not a readable PNG (%w): delete it to have it rewritten", path, err)
+	}
+	if cfg.Width != s.W || cfg.Height != s.H || cfg.ColorModel != want {
+		return fmt.Errorf("sample: existing %s is %dx%d with another colour type or size than this export (%v): "+
+			"it comes from a different run; use a new folder", path, cfg.Width, cfg.Height, s)
+	}
+	return nil
+}
+
+// write writes image i atomically.
+func (d *exportDir) write(i int, x []float32) error {
+	img, err := ToImage(x, d.shape)
+	if err != nil {
+		return err
+	}
+	return writeAtomic(filepath.Join(d.dir, FileName(i)), func(w io.Writer) error { return encoder.Encode(w, img) })
+}
+
+// Export runs the flow for every flow group this shard owns and writes images 0 .. N-1 into dir as FileName(i),
+// 8-bit gray or RGB PNG, pixel = Pixel(x). Each file is written to a temporary name and renamed, so every final
+// name is a complete file. Groups whose files all exist are skipped; a group with a missing file is recomputed
+// (same seeds, same pixels) and only its missing files are written. The folder must hold nothing but such files
+// (see openExportDir). The last group is always computed whole, so image j does not depend on N.
+func Export(ctx context.Context, f *Flow, dir string, opt ExportOptions) (ExportStats, error) {
+	var st ExportStats
+	if f == nil {
+		return st, fmt.Errorf("sample: nil flow")
+	}
+	if err := opt.Shard.Validate(); err != nil {
+		return st, err
+	}
+	shape := f.Shape()
+	if err := checkImageShape(shape); err != nil {
+		return st, err
+	}
+	P := f.opt.Particles
+	if opt.N < 1 || uint64(opt.N) > 1<<32-uint64(P) {
+		return st, fmt.Errorf("sample: export of %d images: want 1 .. %d", opt.N, 1<<32-P)
+	}
+	own := func(i int) bool { return opt.Shard.Owns(i / P) }
+	d, err := openExportDir(dir, opt.N, shape, own)
+	if err != nil {
+		return st, err
+	}
+	st.Beyond = d.beyond
+	total := 0
+	for i := range opt.N {
+		if own(i) {
+			total++
+		}
+	}
+	bar := newProgress(opt.Progress, total, fmt.Sprintf("sampling %s", opt.Shard))
+	defer bar.finish()
+	buf := make([]float32, f.GroupLen())
+	dim := shape.Size()
+	groups := (opt.N + P - 1) / P
+	for g := range groups {
+		if !opt.Shard.Owns(g) {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return st, fmt.Errorf("sample: export interrupted: %w", err)
+		}
+		lo, hi := g*P, min(g*P+P, opt.N)
+		missing := 0
+		for i := lo; i < hi; i++ {
+			if !d.exists[i] {
+				missing++
+			}
+		}
+		if missing == 0 {
+			st.Skipped += hi - lo
+			bar.add(hi - lo)
+			continue
+		}
+		if err := f.Group(g, buf); err != nil {
+			return st, err
+		}
+		st.Groups++
+		for i := lo; i < hi; i++ {
+			if d.exists[i] {
+				st.Skipped++
+			} else {
+				if err := d.write(i, buf[(i-lo)*dim:(i-lo+1)*dim]); err != nil {
+					return st, err
+				}
+				d.exists[i] = true
+				st.Written++
+			}
+			bar.add(1)
+		}
+	}
+	return st, nil
+}
+
+// ExportReal writes the first N images of ds (all if N is 0) into dir in exactly the format of Export, for
+// building FID reference statistics from the same preprocessed, 8-bit-quantised data the model trained on. The
+// datasets store x = v/127.5 - 1, which Pixel maps back to v exactly. Sharding is per image (i % n == shard), and
+// resume skips existing files.
+func ExportReal(ctx context.Context, ds data.Dataset, dir string, opt ExportOptions) (ExportStats, error) {
+	var st ExportStats
+	if ds == nil {
+		return st, fmt.Errorf("sample: nil dataset")
+	}
+	if err := opt.Shard.Validate(); err != nil {
+		return st, err
+	}
+	shape := ds.Shape()
+	if err := checkImageShape(shape); err != nil {
+		return st, err
+	}
+	n := ds.Len()
+	if opt.N < 0 {
+		return st, fmt.Errorf("sample: export of %d images", opt.N)
+	}
+	if opt.N > 0 && opt.N < n {
+		n = opt.N
+	}
+	if n < 1 {
+		return st, fmt.Errorf("sample: the dataset is empty")
+	}
+	own := opt.Shard.Owns
+	d, err := openExportDir(dir, n, shape, own)
+	if err != nil {
+		return st, err
+	}
+	st.Beyond = d.beyond
+	total := 0
+	for i := range n {
+		if own(i) {
+			total++
+		}
+	}
+	bar := newProgress(opt.Progress, total, fmt.Sprintf("exporting real %s", opt.Shard))
+	defer bar.finish()
+	x := make([]float32, shape.Size())
+	for i := range n {
+		if !own(i) {
+			continue
+		}
+		if d.exists[i] {
+			st.Skipped++
+			bar.add(1)
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return st, fmt.Errorf("sample: export interrupted: %w", err)
+		}
+		ds.Image(i, x)
+		if err := d.write(i, x); err != nil {
+			return st, err
+		}
+		st.Groups++
+		st.Written++
+		bar.add(1)
+	}
+	return st, nil
+}

@@ -1,0 +1,81 @@
+package sample
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/dmmd/dmmd/data"
+)
+
+// PreviewOptions configures WritePreview. The zero value gives the cheap defaults of PreviewDefaults.
+type PreviewOptions struct {
+	Flow       Options     // flow settings; the zero value means PreviewDefaults(dim)
+	Embeddings *Embeddings // mean embeddings on Flow's level grid; nil = computed from the first M images of ds
+	M          int         // images for the embeddings when Embeddings is nil; 0 = 256
+	Seed       uint64      // seed of the forward noise for m_N (approximate flow only)
+	N          int         // images in the grid; 0 = 64
+	Scale      int         // grid upscaling; 0 = 1
+	Progress   io.Writer   // progress bar for the embeddings; nil = silent
+}
+
+// PreviewDefaults are cheap flow settings for a training-time preview: the exact flow with 64 particles (one
+// group), 20 levels of 2 steps (NFE 40), otherwise DefaultOptions.
+func PreviewDefaults(dim int) Options {
+	o := DefaultOptions(Exact, dim)
+	o.Levels = 20
+	o.Particles = 64
+	o.Chunk = 64
+	return o
+}
+
+// WritePreview is the trainer's -sample-every hook: it runs a cheap flow with critic c and writes a grid of N
+// particles to path (PNG, atomically). With no Embeddings it first averages the critic's features over the first M
+// images of ds on the flow's level grid (m_P only for the exact flow), which costs M * T feature evaluations.
+func WritePreview(c Critic, ds data.Dataset, path string, opt PreviewOptions) error {
+	shape, _, err := checkCritic(c)
+	if err != nil {
+		return err
+	}
+	o := opt.Flow
+	if o == (Options{}) {
+		o = PreviewDefaults(shape.Size())
+	}
+	n := opt.N
+	if n == 0 {
+		n = 64
+	}
+	scale := opt.Scale
+	if scale == 0 {
+		scale = 1
+	}
+	if n < 0 || opt.M < 0 || scale < 0 {
+		return fmt.Errorf("sample: preview: N = %d, M = %d and scale = %d must be >= 0", n, opt.M, scale)
+	}
+	emb := opt.Embeddings
+	if emb == nil {
+		levels, err := o.LevelGrid()
+		if err != nil {
+			return err
+		}
+		m := opt.M
+		if m == 0 {
+			m = 256
+		}
+		emb, err = ComputeEmbeddings(c, ds, levels, EmbedOptions{
+			M: m, Batch: o.Chunk, Seed: opt.Seed, Schedule: o.Schedule,
+			SkipNoised: o.Mode == Exact, Progress: opt.Progress,
+		})
+		if err != nil {
+			return err
+		}
+	}
+	f, err := NewFlow(c, emb, o)
+	if err != nil {
+		return err
+	}
+	x, err := f.Sample(n)
+	if err != nil {
+		return err
+	}
+	return WriteGrid(path, x, shape, scale)
+}

@@ -1,0 +1,58 @@
+package sample_test
+
+import (
+	"image"
+	"image/png"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/dmmd/dmmd/sample"
+)
+
+func TestWritePreview(t *testing.T) {
+	c := newRFF(3, 4, 4, 32, 0.5, 2, 3)
+	d := newCloud(50, 48, 5)
+	path := filepath.Join(t.TempDir(), "samples", "000200.png")
+	calls := c.calls
+	if err := sample.WritePreview(c, d, path, sample.PreviewOptions{M: 50, Scale: 2}); err != nil {
+		t.Fatal(err)
+	}
+	// Embeddings: 1 batch x 20 levels (m_P only); flow: 20 levels x 2 steps x (features + gradient), one chunk.
+	if got := c.calls - calls; got != 20+20*2*2 {
+		t.Errorf("%d critic calls, want %d", got, 20+80)
+	}
+	fh, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	img, err := png.Decode(fh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := image.Rect(0, 0, 2*(8*4+9*2), 2*(8*4+9*2)); img.Bounds() != want {
+		t.Errorf("preview bounds %v, want %v", img.Bounds(), want)
+	}
+	// Precomputed embeddings on another level grid are refused; cheap approx settings work.
+	o := sample.PreviewDefaults(48)
+	o.Levels = 7
+	lv, _ := o.LevelGrid()
+	e, err := sample.ComputeEmbeddings(c, d, lv, sample.EmbedOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sample.WritePreview(c, d, path, sample.PreviewOptions{Embeddings: e}); err == nil {
+		t.Error("embeddings for 7 levels accepted by a 20-level preview")
+	}
+	o.Mode = sample.Approx
+	if err := sample.WritePreview(c, d, path, sample.PreviewOptions{Flow: o, Embeddings: e, N: 10}); err != nil {
+		t.Errorf("approx preview: %v", err)
+	}
+	if err := sample.WritePreview(nil, d, path, sample.PreviewOptions{}); err == nil {
+		t.Error("nil critic accepted")
+	}
+	if err := sample.WritePreview(c, d, path, sample.PreviewOptions{N: -1}); err == nil {
+		t.Error("N = -1 accepted")
+	}
+}
