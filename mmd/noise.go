@@ -68,6 +68,9 @@ func (s DecayNoise) Validate() error {
 }
 
 func (s DecayNoise) String() string {
+	if s.Factor == 0.5 {
+		return fmt.Sprintf("halve(beta0=%g, every=%d)", s.Beta0, s.Every)
+	}
 	return fmt.Sprintf("decay(beta0=%g, factor=%g, every=%d)", s.Beta0, s.Factor, s.Every)
 }
 

@@ -37,7 +37,7 @@ func TestParseNoise(t *testing.T) {
 	}{
 		{"none", "", nil},
 		{"const:0.1", "constant(0.1)", nil},
-		{"halve:1,1000", "decay(beta0=1, factor=0.5, every=1000)", nil},
+		{"halve:1,1000", "halve(beta0=1, every=1000)", nil},
 		{"decay:1,0.9,10", "decay(beta0=1, factor=0.9, every=10)", nil},
 		{"list:1,0.5", "list([1 0.5])", nil},
 		{"const", "", ErrParam},
