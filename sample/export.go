@@ -8,10 +8,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/dmmd/dmmd/data"
 )
@@ -170,6 +172,44 @@ func (d *exportDir) write(i int, x []float32) error {
 	return writeAtomic(filepath.Join(d.dir, FileName(i)), func(w io.Writer) error { return encoder.Encode(w, img) })
 }
 
+// writeAll writes images idx[k] = x[k*dim:(k+1)*dim] with up to GOMAXPROCS goroutines (each file is independent
+// and atomic, so the order does not matter), calling done once per file written. It returns the first error.
+func (d *exportDir) writeAll(idx []int, x []float32, done func()) error {
+	dim := d.shape.Size()
+	workers := min(runtime.GOMAXPROCS(0), len(idx))
+	var (
+		next   atomic.Int64
+		failed atomic.Bool
+		mu     sync.Mutex
+		first  error
+		wg     sync.WaitGroup
+	)
+	for range workers {
+		wg.Go(func() {
+			for !failed.Load() {
+				k := int(next.Add(1) - 1)
+				if k >= len(idx) {
+					return
+				}
+				if err := d.write(idx[k], x[k*dim:(k+1)*dim]); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+					failed.Store(true)
+					return
+				}
+				mu.Lock()
+				done()
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return first
+}
+
 // Export runs the flow for every flow group this shard owns and writes images 0 .. N-1 into dir as FileName(i),
 // 8-bit gray or RGB PNG, pixel = Pixel(x). Each file is written to a temporary name and renamed, so every final
 // name is a complete file. Groups whose files all exist are skipped; a group with a missing file is recomputed
@@ -206,6 +246,7 @@ func Export(ctx context.Context, f *Flow, dir string, opt ExportOptions) (Export
 	bar := newProgress(opt.Progress, total, fmt.Sprintf("sampling %s", opt.Shard))
 	defer bar.finish()
 	buf := make([]float32, f.GroupLen())
+	idx := make([]int, 0, P)
 	dim := shape.Size()
 	groups := (opt.N + P - 1) / P
 	for g := range groups {
@@ -231,17 +272,21 @@ func Export(ctx context.Context, f *Flow, dir string, opt ExportOptions) (Export
 			return st, err
 		}
 		st.Groups++
+		// Pack the missing images to the front of buf (in place: k <= i-lo) and write them.
+		idx = idx[:0]
 		for i := lo; i < hi; i++ {
 			if d.exists[i] {
 				st.Skipped++
-			} else {
-				if err := d.write(i, buf[(i-lo)*dim:(i-lo+1)*dim]); err != nil {
-					return st, err
-				}
-				d.exists[i] = true
-				st.Written++
+				bar.add(1)
+				continue
 			}
-			bar.add(1)
+			k := len(idx)
+			copy(buf[k*dim:(k+1)*dim], buf[(i-lo)*dim:(i-lo+1)*dim])
+			idx = append(idx, i)
+		}
+		err := d.writeAll(idx, buf, func() { st.Written++; bar.add(1) })
+		if err != nil {
+			return st, err
 		}
 	}
 	return st, nil
@@ -287,7 +332,16 @@ func ExportReal(ctx context.Context, ds data.Dataset, dir string, opt ExportOpti
 	}
 	bar := newProgress(opt.Progress, total, fmt.Sprintf("exporting real %s", opt.Shard))
 	defer bar.finish()
-	x := make([]float32, shape.Size())
+	// Read blocks of images sequentially (a Dataset need not be safe for concurrent use), write them in parallel.
+	const block = 256
+	dim := shape.Size()
+	x := make([]float32, block*dim)
+	idx := make([]int, 0, block)
+	flush := func() error {
+		err := d.writeAll(idx, x, func() { st.Written++; st.Groups++; bar.add(1) })
+		idx = idx[:0]
+		return err
+	}
 	for i := range n {
 		if !own(i) {
 			continue
@@ -297,16 +351,22 @@ func ExportReal(ctx context.Context, ds data.Dataset, dir string, opt ExportOpti
 			bar.add(1)
 			continue
 		}
-		if err := ctx.Err(); err != nil {
-			return st, fmt.Errorf("sample: export interrupted: %w", err)
+		if len(idx) == 0 {
+			if err := ctx.Err(); err != nil {
+				return st, fmt.Errorf("sample: export interrupted: %w", err)
+			}
 		}
-		ds.Image(i, x)
-		if err := d.write(i, x); err != nil {
-			return st, err
+		k := len(idx)
+		ds.Image(i, x[k*dim:(k+1)*dim])
+		idx = append(idx, i)
+		if len(idx) == block {
+			if err := flush(); err != nil {
+				return st, err
+			}
 		}
-		st.Groups++
-		st.Written++
-		bar.add(1)
+	}
+	if err := flush(); err != nil {
+		return st, err
 	}
 	return st, nil
 }
