@@ -128,7 +128,7 @@ func TestStudentTeacherWritesOutputs(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	if !strings.Contains(stdout, "seed 4: final validation loss") || !strings.Contains(stderr, "seed 3 noise    epoch      2") {
+	if !strings.Contains(stdout, "seed 4: final validation loss") || !strings.Contains(stderr, "seed 3 noise none                         epoch      2") {
 		t.Errorf("stdout %q\nstderr %q", stdout, stderr)
 	}
 	var s struct {

@@ -18,7 +18,8 @@ sphere; a student made of N particles, each a network of the teacher's shape,
 predicts the mean of its particles and is trained by SGD, which is the MMD
 gradient flow of the particles. Each seed is run with the -noise schedule
 (indexed by epoch) and without noise. Writes student_teacher.png and
-student_teacher.json into -out, after every seed.
+student_teacher.json into -out, updated every -log-every epochs and when a run
+ends, so that a long run leaves partial results.
 
 The defaults are the public code's, except -epochs (10000 there).`
 
@@ -53,7 +54,7 @@ func runStudentTeacher(args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&c.TeacherStd, "teacher-std", def.TeacherStd, "std of the teacher weights")
 	fs.IntVar(&c.EvalEvery, "eval-every", def.EvalEvery, "epochs between validation evaluations")
 	seedList := fs.String("seeds", "1,2,3", "comma-separated seeds; each is run with and without noise")
-	logEvery := fs.Int("log-every", 500, "print progress every this many epochs (0: quiet)")
+	logEvery := fs.Int("log-every", 500, "print progress and save partial results every this many epochs (0: only at the end of each run, quietly)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -84,17 +85,33 @@ func runStudentTeacher(args []string, stdout, stderr io.Writer) error {
 		}
 		return experiments.PlotStudentTeacher(s, pngPath)
 	}
-	progress := func(seed uint64, noisy bool, epoch int, v float64) {
-		if *logEvery > 0 && epoch%*logEvery == 0 {
-			kind := "no noise"
-			if noisy {
-				kind = "noise   "
+	// Log, and save partial results, every -log-every epochs and when a run
+	// ends; a failed save stops nothing but is reported at the end.
+	var saveErr error
+	progress := func(s *experiments.StudentTeacherSummary, r *experiments.StudentTeacherRun) {
+		epoch := r.Epochs[len(r.Epochs)-1]
+		if !r.Done && (*logEvery == 0 || epoch%*logEvery != 0) {
+			return
+		}
+		if *logEvery > 0 {
+			state := ""
+			if r.Done {
+				state = fmt.Sprintf("  done in %.0f s", r.WallSeconds)
 			}
-			fmt.Fprintf(stderr, "seed %d %s epoch %6d  valid loss %.6g\n", seed, kind, epoch, v)
+			fmt.Fprintf(stderr, "seed %d noise %-28s epoch %6d  valid loss %.6g%s\n", r.Seed, r.Noise, epoch, r.FinalValid, state)
+		}
+		if err := save(s); err != nil && saveErr == nil {
+			saveErr = err
 		}
 	}
-	s, err := experiments.CompareStudentTeacher(c, seeds, save, progress)
+	s, err := experiments.CompareStudentTeacher(c, seeds, progress)
 	if err != nil {
+		return err
+	}
+	if saveErr != nil {
+		return saveErr
+	}
+	if err := save(s); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "student-teacher d=%d N=%d, %d epochs, seeds %v, %.0f s\n", c.Dim, c.Particles, c.Epochs, seeds, s.WallSeconds)

@@ -42,12 +42,14 @@ type StudentTeacherSummary struct {
 	Config     StudentTeacherConfig `json:"config"`
 	Noise      string               `json:"noise"`
 	Seeds      []uint64             `json:"seeds"`
-	// Complete is false while runs are still to come.
-	Complete bool `json:"complete"`
+	// Complete is false while runs are still to come; SeedsDone counts the
+	// seeds whose two runs are done.
+	Complete  bool `json:"complete"`
+	SeedsDone int  `json:"seeds_done"`
 	// WithNoise[i] and WithoutNoise[i] are the runs on Seeds[i].
 	WithNoise    []*StudentTeacherRun `json:"with_noise"`
 	WithoutNoise []*StudentTeacherRun `json:"without_noise"`
-	// Mean final validation losses over the finished seeds.
+	// Mean final validation losses over the seeds done.
 	MeanFinalNoise   float64 `json:"mean_final_valid_noise"`
 	MeanFinalNoNoise float64 `json:"mean_final_valid_no_noise"`
 	// NoiseWins counts seeds where noise injection ended lower.
@@ -56,25 +58,35 @@ type StudentTeacherSummary struct {
 	Machine     Machine `json:"machine"`
 }
 
+// update recomputes the aggregates over the seeds whose two runs are done.
 func (s *StudentTeacherSummary) update() {
-	s.MeanFinalNoise, s.MeanFinalNoNoise, s.NoiseWins = 0, 0, 0
-	n := len(s.WithoutNoise)
-	for i := range n {
-		s.MeanFinalNoise += s.WithNoise[i].FinalValid / float64(n)
-		s.MeanFinalNoNoise += s.WithoutNoise[i].FinalValid / float64(n)
-		if s.WithNoise[i].FinalValid < s.WithoutNoise[i].FinalValid {
+	s.MeanFinalNoise, s.MeanFinalNoNoise, s.NoiseWins, s.SeedsDone = 0, 0, 0, 0
+	for i := range min(len(s.WithNoise), len(s.WithoutNoise)) {
+		a, b := s.WithNoise[i], s.WithoutNoise[i]
+		if !a.Done || !b.Done {
+			continue
+		}
+		s.SeedsDone++
+		s.MeanFinalNoise += a.FinalValid
+		s.MeanFinalNoNoise += b.FinalValid
+		if a.FinalValid < b.FinalValid {
 			s.NoiseWins++
 		}
 	}
+	if s.SeedsDone > 0 {
+		s.MeanFinalNoise /= float64(s.SeedsDone)
+		s.MeanFinalNoNoise /= float64(s.SeedsDone)
+	}
+	s.Complete = s.SeedsDone == len(s.Seeds)
 }
 
 // CompareStudentTeacher runs the experiment of c with c.Noise and without
-// noise for each seed, in turn. after, when not nil, is called with the
-// summary so far after each seed (so that long runs can save partial
-// results); an error from it stops the comparison. progress, when not nil,
-// receives every evaluation.
-func CompareStudentTeacher(c StudentTeacherConfig, seeds []uint64, after func(*StudentTeacherSummary) error,
-	progress func(seed uint64, noise bool, epoch int, valid float64)) (*StudentTeacherSummary, error) {
+// noise for each seed, in turn (for each seed the noisy run first).
+// progress, when not nil, is called with the summary so far and the current
+// run after each of its evaluations and once more when it is done, so that
+// long comparisons can report and save partial results.
+func CompareStudentTeacher(c StudentTeacherConfig, seeds []uint64,
+	progress func(s *StudentTeacherSummary, current *StudentTeacherRun)) (*StudentTeacherSummary, error) {
 	if c.Noise == nil {
 		return nil, fmt.Errorf("mmd: student-teacher comparison needs a noise schedule: %w", mmd.ErrParam)
 	}
@@ -94,27 +106,21 @@ func CompareStudentTeacher(c StudentTeacherConfig, seeds []uint64, after func(*S
 			if !noisy {
 				cfg.Noise = nil
 			}
-			var pf func(int, float64)
-			if progress != nil {
-				pf = func(e int, v float64) { progress(seed, noisy, e, v) }
-			}
-			run, err := RunStudentTeacher(cfg, pf)
-			if err != nil {
-				return nil, err
-			}
+			run := newRun(cfg)
 			if noisy {
 				s.WithNoise = append(s.WithNoise, run)
 			} else {
 				s.WithoutNoise = append(s.WithoutNoise, run)
 			}
-		}
-		s.update()
-		s.Complete = len(s.WithoutNoise) == len(seeds)
-		s.WallSeconds = time.Since(start).Seconds()
-		if after != nil {
-			if err := after(s); err != nil {
-				return s, err
+			report := func(r *StudentTeacherRun) {
+				s.WallSeconds = time.Since(start).Seconds()
+				s.update()
+				if progress != nil {
+					progress(s, r)
+				}
 			}
+			runInto(cfg, run, report)
+			report(run)
 		}
 	}
 	return s, nil

@@ -23,7 +23,7 @@ func ExampleCompareStudentTeacher() {
 	c := experiments.DefaultStudentTeacher()
 	c.Dim, c.Particles, c.Train, c.Valid, c.Batch, c.Epochs = 5, 20, 100, 100, 10, 200
 	c.StepSize, c.Noise, c.EvalEvery = 1, mmd.HalvingNoise(1, 40), 100
-	s, err := experiments.CompareStudentTeacher(c, []uint64{1}, nil, nil)
+	s, err := experiments.CompareStudentTeacher(c, []uint64{1}, nil)
 	if err != nil {
 		panic(err)
 	}

@@ -105,11 +105,13 @@ type StudentTeacherRun struct {
 	// quantity the public code reports; MMD^2 is twice it.
 	Valid []float64 `json:"valid_loss"`
 	// Train is the mean minibatch training loss of each evaluated epoch.
-	Train       []float64 `json:"train_loss"`
-	FinalValid  float64   `json:"final_valid_loss"`
-	BestValid   float64   `json:"best_valid_loss"`
-	Diverged    bool      `json:"diverged"`
-	WallSeconds float64   `json:"wall_seconds"`
+	Train      []float64 `json:"train_loss"`
+	FinalValid float64   `json:"final_valid_loss"`
+	BestValid  float64   `json:"best_valid_loss"`
+	Diverged   bool      `json:"diverged"`
+	// Done is false while the run is still training.
+	Done        bool    `json:"done"`
+	WallSeconds float64 `json:"wall_seconds"`
 }
 
 // net holds N networks of the shape (H x d, H): w1 is (N*H) x d row-major
@@ -299,19 +301,31 @@ func (pr *stProblem) evalValid(w *stWork, chunk int, yhat []float64) float64 {
 
 // RunStudentTeacher trains the student by the (noise-injected) MMD flow and
 // records the validation loss every EvalEvery epochs. progress, when not
-// nil, is called after each evaluation. A run whose weights become
-// non-finite stops early with Diverged set.
-func RunStudentTeacher(c StudentTeacherConfig, progress func(epoch int, valid float64)) (*StudentTeacherRun, error) {
+// nil, is called after each evaluation with the run so far (the same value
+// each time, updated in place). A run whose weights become non-finite stops
+// early with Diverged set.
+func RunStudentTeacher(c StudentTeacherConfig, progress func(*StudentTeacherRun)) (*StudentTeacherRun, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	start := time.Now()
-	pr := newProblem(c)
-	st := &pr.student
+	run := newRun(c)
+	runInto(c, run, progress)
+	return run, nil
+}
+
+func newRun(c StudentTeacherConfig) *StudentTeacherRun {
 	run := &StudentTeacherRun{Seed: c.Seed, Noise: "none", BestValid: math.Inf(1)}
 	if c.Noise != nil {
 		run.Noise = c.Noise.String()
 	}
+	return run
+}
+
+// runInto trains a validated configuration, filling run.
+func runInto(c StudentTeacherConfig, run *StudentTeacherRun, progress func(*StudentTeacherRun)) {
+	start := time.Now()
+	pr := newProblem(c)
+	st := &pr.student
 	nh := c.Particles * c.Hidden
 	w := newWork(c.Batch, c.Particles, c.Hidden)
 	var wn *stWork
@@ -341,8 +355,9 @@ func RunStudentTeacher(c StudentTeacherConfig, progress func(epoch int, valid fl
 		if v < run.BestValid {
 			run.BestValid = v
 		}
+		run.WallSeconds = time.Since(start).Seconds()
 		if progress != nil {
-			progress(epoch, v)
+			progress(run)
 		}
 		return !math.IsNaN(v) && !math.IsInf(v, 0)
 	}
@@ -399,5 +414,5 @@ func RunStudentTeacher(c StudentTeacherConfig, progress func(epoch int, valid fl
 		}
 	}
 	run.WallSeconds = time.Since(start).Seconds()
-	return run, nil
+	run.Done = true
 }

@@ -90,7 +90,7 @@ func TestNoiseInjectionHelpsStudentTeacher(t *testing.T) {
 	c := DefaultStudentTeacher()
 	c.Dim, c.Particles, c.Train, c.Valid, c.Batch, c.Epochs = 5, 20, 100, 100, 10, 1000
 	c.StepSize, c.Noise, c.EvalEvery = 1, mmd.HalvingNoise(1, 200), 1000
-	s, err := CompareStudentTeacher(c, []uint64{1, 2, 3, 4, 5}, nil, nil)
+	s, err := CompareStudentTeacher(c, []uint64{1, 2, 3, 4, 5}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -120,13 +120,22 @@ func TestToyValidate(t *testing.T) {
 func TestPlotStudentTeacher(t *testing.T) {
 	c := DefaultStudentTeacher()
 	c.Dim, c.Particles, c.Train, c.Valid, c.Batch, c.Epochs, c.EvalEvery = 4, 5, 20, 20, 10, 6, 2
-	var calls int
-	s, err := CompareStudentTeacher(c, []uint64{1, 2}, func(*StudentTeacherSummary) error { calls++; return nil }, nil)
+	var calls, done int
+	s, err := CompareStudentTeacher(c, []uint64{1, 2}, func(s *StudentTeacherSummary, r *StudentTeacherRun) {
+		calls++
+		if r.Done {
+			done++
+			if s.SeedsDone != done/2 {
+				t.Errorf("after %d finished runs, %d seeds done", done, s.SeedsDone)
+			}
+		}
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if calls != 2 || len(s.WithNoise[1].Valid) != 4 || s.WithNoise[0].Epochs[3] != 6 {
-		t.Fatalf("%d callbacks, evaluations at %v", calls, s.WithNoise[0].Epochs)
+	// 4 evaluations (epochs 0, 2, 4, 6) and one "done" call per run.
+	if calls != 4*5 || done != 4 || len(s.WithNoise[1].Valid) != 4 || s.WithNoise[0].Epochs[3] != 6 || !s.Complete {
+		t.Fatalf("%d callbacks, %d done, evaluations at %v", calls, done, s.WithNoise[0].Epochs)
 	}
 	path := filepath.Join(t.TempDir(), "st.png")
 	if err := PlotStudentTeacher(s, path); err != nil {
@@ -135,11 +144,11 @@ func TestPlotStudentTeacher(t *testing.T) {
 	if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
 		t.Errorf("chart: %v", err)
 	}
-	if _, err := CompareStudentTeacher(c, nil, nil, nil); !errors.Is(err, mmd.ErrParam) {
+	if _, err := CompareStudentTeacher(c, nil, nil); !errors.Is(err, mmd.ErrParam) {
 		t.Errorf("no seeds: %v", err)
 	}
 	c.Noise = nil
-	if _, err := CompareStudentTeacher(c, []uint64{1}, nil, nil); !errors.Is(err, mmd.ErrParam) {
+	if _, err := CompareStudentTeacher(c, []uint64{1}, nil); !errors.Is(err, mmd.ErrParam) {
 		t.Errorf("no noise: %v", err)
 	}
 }
