@@ -57,11 +57,11 @@ func ReadIDX(name string, r io.Reader) (*IDX, error) {
 		if d == 0 {
 			return nil, fmt.Errorf("mnist: %s: idx dimension %d is 0", name, i)
 		}
-		total *= d
-		if total > MaxElements {
-			return nil, fmt.Errorf("mnist: %s: idx dimensions %v... exceed %d elements", name, x.Dims[:i], int64(MaxElements))
-		}
 		x.Dims[i] = int(d)
+		if d > MaxElements/total { // checked before multiplying, so it cannot overflow
+			return nil, fmt.Errorf("mnist: %s: idx dimensions %v exceed %d elements", name, x.Dims[:i+1], int64(MaxElements))
+		}
+		total *= d
 	}
 	data, err := readN(r, int(total))
 	if err != nil {
@@ -138,6 +138,9 @@ func ReadIDXFile(path string) (*IDX, error) {
 	var r io.Reader = br
 	if head, _ := br.Peek(2); len(head) == 2 && head[0] == 0x1f && head[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			err = fmt.Errorf("%w (%w)", errTruncatedGzip, io.ErrUnexpectedEOF)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("mnist: %s: %w", path, err)
 		}

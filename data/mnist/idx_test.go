@@ -32,6 +32,7 @@ func TestReadIDX(t *testing.T) {
 		{"short dims", good[:9], "5 of 12 dimension bytes"},
 		{"zero dim", idx([]int{3, 0, 4}, nil), "dimension 1 is 0"},
 		{"huge", idx([]int{1 << 30, 1 << 30, 28}, nil), "exceed"},
+		{"product overflows int64", idx([]int{0xffffffff, 0xffffffff, 0xffffffff}, nil), "exceed"},
 		{"truncated data", good[:len(good)-1], "truncated: 23 of 24 bytes"},
 		{"trailing", append(bytes.Clone(good), 0), "trailing bytes"},
 	}
@@ -63,7 +64,7 @@ func TestReadIDXFile(t *testing.T) {
 		{"cut.gz", z[:len(z)/2], "truncated gzip stream"},
 		{"cut-trailer.gz", z[:len(z)-3], "truncated gzip stream"},
 		{"checksum.gz", badSum, "checksum"},
-		{"header.gz", z[:5], "gzip"},
+		{"header.gz", z[:5], "truncated gzip stream"},
 	} {
 		p := write(t, dir, c.name, c.b)
 		x, err := ReadIDXFile(p)

@@ -72,7 +72,7 @@ func load(cfg Config, paths []string) (*data.U8, error) {
 			return ds, nil
 		}
 		if !errors.Is(err, fs.ErrNotExist) {
-			cfg.say("%s: not using cache: %v; rebuilding\n", cfg.Pkg, err)
+			cfg.say("%s: ignoring cache: %v\n", cfg.Pkg, err)
 		}
 	}
 	ds, err := decodeAll(cfg)
