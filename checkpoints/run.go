@@ -231,8 +231,8 @@ func (r *Run) pointer() (Checkpoint, error) {
 	return Checkpoint{Step: step, Path: filepath.Join(r.Dir, name)}, nil
 }
 
-// Load reads and verifies one checkpoint, including that its dmmd.step matches its file name.
-func Load(c Checkpoint) (*File, error) {
+// Load reads and verifies the checkpoint, including that its dmmd.step matches its file name.
+func (c Checkpoint) Load() (*File, error) {
 	f, err := ReadFile(c.Path)
 	if err != nil {
 		return nil, err
@@ -254,7 +254,7 @@ func (r *Run) Latest() (*Loaded, error) {
 	}
 	ptr, perr := r.pointer()
 	if perr == nil {
-		f, err := Load(ptr)
+		f, err := ptr.Load()
 		if err == nil {
 			return &Loaded{Checkpoint: ptr, File: f}, nil
 		}
@@ -267,7 +267,7 @@ func (r *Run) Latest() (*Loaded, error) {
 		if cs[i].Path == ptr.Path {
 			continue // already tried
 		}
-		f, err := Load(cs[i])
+		f, err := cs[i].Load()
 		if err == nil {
 			warn := fmt.Sprintf("checkpoints: not resuming from %s (%v); loaded %s, the newest valid checkpoint, instead",
 				filepath.Join(r.Dir, LatestName), strings.Join(failures, "; "), cs[i].Path)

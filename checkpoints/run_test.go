@@ -140,7 +140,7 @@ func TestSaveLeavesWriterAlone(t *testing.T) {
 	if _, ok := w.meta[MetaStep]; ok {
 		t.Error("Save set dmmd.step on the caller's Writer")
 	}
-	f, err := Load(Checkpoint{Step: 2, Path: r.CheckpointPath(2)})
+	f, err := Checkpoint{Step: 2, Path: r.CheckpointPath(2)}.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
