@@ -93,6 +93,46 @@ func (e *Embeddings) Validate() error {
 	return nil
 }
 
+// Flat returns MP and MN as row-major T*D slices, the layout of [T, D] tensors (mn is nil when MN was skipped).
+func (e *Embeddings) Flat() (mp, mn []float64) {
+	flat := func(m [][]float64) []float64 {
+		if m == nil {
+			return nil
+		}
+		out := make([]float64, 0, len(m)*e.D())
+		for _, row := range m {
+			out = append(out, row...)
+		}
+		return out
+	}
+	return flat(e.MP), flat(e.MN)
+}
+
+// NewEmbeddings rebuilds Embeddings from stored data: the levels, M, the seed and row-major [T, D] tensors mp and
+// mn (mn may be nil). It copies the slices and validates the result.
+func NewEmbeddings(levels []float64, m int, seed uint64, d int, mp, mn []float64) (*Embeddings, error) {
+	T := len(levels)
+	if d < 1 || len(mp) != T*d || (mn != nil && len(mn) != T*d) {
+		return nil, fmt.Errorf("sample: embeddings: %d levels x %d features do not match %d (m_P) and %d (m_N) values",
+			T, d, len(mp), len(mn))
+	}
+	rows := func(flat []float64) [][]float64 {
+		if flat == nil {
+			return nil
+		}
+		out := make([][]float64, T)
+		for k := range out {
+			out[k] = append([]float64(nil), flat[k*d:(k+1)*d]...)
+		}
+		return out
+	}
+	e := &Embeddings{Levels: append([]float64(nil), levels...), M: m, Seed: seed, MP: rows(mp), MN: rows(mn)}
+	if err := e.Validate(); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
 // EmbedOptions configures ComputeEmbeddings.
 type EmbedOptions struct {
 	M          int                // average over the first M images; 0 (or more than the dataset holds) = all

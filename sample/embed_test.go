@@ -99,6 +99,30 @@ func TestEmbeddings(t *testing.T) {
 	if err := ref.Validate(); err != nil {
 		t.Errorf("Validate: %v", err)
 	}
+	// The flat [T, D] layout for storage round-trips.
+	mp, mn := ref.Flat()
+	back, err := sample.NewEmbeddings(ref.Levels, ref.M, ref.Seed, ref.D(), mp, mn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !back.Matches(levels, 25, 9) || mp[D+3] != ref.MP[1][3] || back.MN[2][5] != ref.MN[2][5] || back.MP[0][0] != ref.MP[0][0] {
+		t.Error("Flat/NewEmbeddings do not round-trip")
+	}
+	mp, mn = other.Flat()
+	if mn != nil {
+		t.Error("Flat of skipped m_N is not nil")
+	}
+	if back, err := sample.NewEmbeddings(levels, 25, 10, D, mp, nil); err != nil || back.HasNoised() {
+		t.Errorf("NewEmbeddings without m_N: %v", err)
+	}
+	for _, bad := range [][]float64{mp[:len(mp)-1], nil} {
+		if _, err := sample.NewEmbeddings(levels, 25, 10, D, bad, nil); err == nil {
+			t.Error("NewEmbeddings accepted a short m_P")
+		}
+	}
+	if _, err := sample.NewEmbeddings(levels, 25, 10, D, mp, mp[:3]); err == nil {
+		t.Error("NewEmbeddings accepted a short m_N")
+	}
 }
 
 // constCritic has features that do not depend on z: the mean embeddings are then exact constants.
