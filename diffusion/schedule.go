@@ -8,9 +8,9 @@ import (
 
 // Schedule is the VP noise schedule. The zero value is not usable; start from Default.
 type Schedule struct {
-	BetaMin float64 // beta(s) at s = 0 (score_sde: 0.1)
-	BetaMax float64 // beta(s) at s = 1 (score_sde: 20)
-	TMin    float64 // smallest level used for training and sampling (score_sde: 1e-3)
+	BetaMin float64 `json:"beta_min"` // beta(s) at s = 0 (score_sde: 0.1)
+	BetaMax float64 `json:"beta_max"` // beta(s) at s = 1 (score_sde: 20)
+	TMin    float64 `json:"t_min"`    // smallest level used for training and sampling (score_sde: 1e-3)
 }
 
 // Default returns the score_sde VP constants.

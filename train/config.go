@@ -1,0 +1,341 @@
+package train
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/dmmd/dmmd/data/datasets"
+	"github.com/dmmd/dmmd/diffusion"
+	"github.com/dmmd/dmmd/model"
+)
+
+// Config is the fully resolved configuration of a training run. It is stored in the run directory's config.json
+// and in every checkpoint, and a resumed run is checked against it.
+type Config struct {
+	// Data.
+	Dataset    string `json:"dataset"`     // cifar10, celeba64, mnist or folder
+	Data       string `json:"data"`        // dataset location
+	DataCache  string `json:"data_cache"`  // preprocessing cache folder ("" = next to the data)
+	DataLimit  int    `json:"data_limit"`  // use the first N images (0 = all)
+	MNISTPad32 bool   `json:"mnist_pad32"` // mnist: pad 28x28 to 32x32
+	CelebACrop int    `json:"celeba_crop"` // celeba64: centre crop 140 or 178 before resizing to 64
+	FolderSize int    `json:"folder_size"` // folder: image side
+	Flip       bool   `json:"flip"`        // random horizontal flips
+
+	// Model and objective.
+	Preset string             `json:"preset"`
+	Model  model.Config       `json:"model"` // resolved from Preset and the data's shape
+	Loss   model.LossConfig   `json:"loss"`
+	Sched  diffusion.Schedule `json:"schedule"`
+	TDist  string             `json:"t_dist"` // uniform or quad
+
+	// Optimisation.
+	Adam  model.AdamConfig `json:"adam"`
+	EMA   float64          `json:"ema"`
+	Batch int              `json:"batch"` // images per side of each MMD estimate
+	Steps int64            `json:"steps"` // total steps of the run
+	Seed  uint64           `json:"seed"`
+
+	Run    RunSettings    `json:"run"`
+	Sample SampleSettings `json:"sample"`
+
+	// Filled in by the trainer.
+	Fingerprint *DataFingerprint `json:"data_fingerprint,omitempty"`
+	History     []Change         `json:"history,omitempty"` // settings changed on resume
+}
+
+// RunSettings are the bookkeeping settings: they may change on resume.
+type RunSettings struct {
+	CkptEvery    int64    `json:"ckpt_every"`    // checkpoint every N steps (0 = only by time and at the end)
+	CkptInterval Duration `json:"ckpt_interval"` // and at least this often in wall-clock time (0 = off)
+	Keep         int      `json:"keep"`          // keep the newest N checkpoints
+	LogEvery     int      `json:"log_every"`     // a plain progress line every N steps when stderr is not a terminal
+}
+
+// SampleSettings control the sample grids written during training.
+type SampleSettings struct {
+	Every     int64 `json:"every"`     // write samples/step-<step>.png every N steps (0 = off)
+	Particles int   `json:"particles"` // particles in the grid
+}
+
+// DataFingerprint identifies a dataset's contents, so a run can resume from a moved copy but not from other data.
+type DataFingerprint struct {
+	Count int    `json:"count"`
+	Shape string `json:"shape"`
+	Hash  string `json:"fnv64a"`
+}
+
+// Change records a setting changed when a run was resumed.
+type Change struct {
+	Step int64  `json:"step"`
+	Flag string `json:"flag"`
+	From string `json:"from"`
+	To   string `json:"to"`
+}
+
+// Duration is a time.Duration that reads and writes as a string such as "10m".
+type Duration time.Duration
+
+// MarshalJSON writes d as a duration string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON reads a duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("train: duration: %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("train: duration: %w", err)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// ErrConfig reports an unusable configuration.
+var ErrConfig = errors.New("train: invalid configuration")
+
+// datasetDefaults are the settings that differ between datasets; everything else is shared (DefaultConfig).
+var datasetDefaults = map[string]struct {
+	preset string
+	steps  int64
+	flip   bool
+}{
+	datasets.CIFAR10: {"small", 200000, true},
+	datasets.CelebA64:  {"small", 200000, true},
+	datasets.MNIST:   {"small", 20000, false},
+	datasets.Folder:  {"small", 100000, false},
+}
+
+// DefaultConfig returns the defaults for a dataset: the measured settings of ../shared/notes/dmmd.md (Adam 3e-4 with
+// betas (0.5, 0.999), EMA 0.999, lambda_grad 10, lambda_l2 0.1, t = t_min + (1 - t_min) u^2) and the per-dataset
+// preset, step count and flipping. The model is resolved later, once the data's shape is known.
+func DefaultConfig(dataset string) (Config, error) {
+	d, ok := datasetDefaults[dataset]
+	if !ok {
+		return Config{}, fmt.Errorf("%w: unknown dataset %q (want one of %s)", ErrConfig, dataset, strings.Join(datasets.Names, ", "))
+	}
+	return Config{
+		Dataset:    dataset,
+		Data:       datasets.DefaultPath(dataset),
+		CelebACrop: 140,
+		FolderSize: 32,
+		Flip:       d.flip,
+		Preset:     d.preset,
+		Loss:       model.DefaultLoss(),
+		Sched:      diffusion.Default(),
+		TDist:      diffusion.TQuad.String(),
+		Adam:       model.DefaultAdam(),
+		EMA:        0.999,
+		Seed:       0,
+		Batch:      64,
+		Steps:      d.steps,
+		Run:        RunSettings{CkptEvery: 1000, CkptInterval: Duration(10 * time.Minute), Keep: 3, LogEvery: 50},
+		Sample:     SampleSettings{Every: 0, Particles: 64},
+	}, nil
+}
+
+// Validate checks every setting that does not need the data.
+func (c *Config) Validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(format, args...))
+	}
+	if _, ok := datasetDefaults[c.Dataset]; !ok {
+		return bad("unknown dataset %q (want one of %s)", c.Dataset, strings.Join(datasets.Names, ", "))
+	}
+	if _, err := model.Preset(c.Preset, 32, 3); err != nil {
+		return bad("-preset: %v", err)
+	}
+	if _, err := diffusion.ParseTDist(c.TDist); err != nil {
+		return bad("-tdist: %v", err)
+	}
+	switch {
+	case c.Batch < 2 || c.Batch > 1<<16:
+		return bad("-batch %d outside [2, 65536] (the unbiased MMD needs two images per side)", c.Batch)
+	case c.Steps < 1:
+		return bad("-steps %d must be positive", c.Steps)
+	case c.DataLimit < 0:
+		return bad("-data-limit %d must be >= 0", c.DataLimit)
+	case c.DataLimit > 0 && c.DataLimit < 2*c.Batch:
+		return bad("-data-limit %d is smaller than two batches (%d)", c.DataLimit, 2*c.Batch)
+	case c.CelebACrop != 140 && c.CelebACrop != 178:
+		return bad("-celeba-crop %d (want 140 or 178)", c.CelebACrop)
+	case c.FolderSize < 8 || c.FolderSize > 1024:
+		return bad("-folder-size %d outside [8, 1024]", c.FolderSize)
+	case !(c.EMA >= 0 && c.EMA < 1):
+		return bad("-ema %v must lie in [0, 1)", c.EMA)
+	case c.Run.CkptEvery < 0:
+		return bad("-ckpt-every %d must be >= 0", c.Run.CkptEvery)
+	case c.Run.CkptInterval < 0:
+		return bad("-ckpt-interval %v must be >= 0", time.Duration(c.Run.CkptInterval))
+	case c.Run.Keep < 1:
+		return bad("-keep %d must be >= 1", c.Run.Keep)
+	case c.Run.LogEvery < 1:
+		return bad("-log-every %d must be >= 1", c.Run.LogEvery)
+	case c.Sample.Every < 0:
+		return bad("-sample-every %d must be >= 0", c.Sample.Every)
+	case c.Sample.Particles < 2 || c.Sample.Particles > 4096:
+		return bad("-sample-n %d outside [2, 4096]", c.Sample.Particles)
+	}
+	if err := c.Sched.Validate(); err != nil {
+		return bad("%v", err)
+	}
+	if err := c.Adam.Validate(); err != nil {
+		return bad("%v", err)
+	}
+	if err := c.Loss.Validate(); err != nil {
+		return bad("%v", err)
+	}
+	if math.IsNaN(c.EMA) {
+		return bad("-ema is NaN")
+	}
+	return nil
+}
+
+// setting is one resumable configuration entry, named by its flag.
+type setting struct {
+	flag string
+	// fixed settings change the model, the data or the random streams: a resumed run must keep them.
+	fixed bool
+	get   func(*Config) any
+}
+
+var settings = []setting{
+	{"dataset", true, func(c *Config) any { return c.Dataset }},
+	{"data", false, func(c *Config) any { return c.Data }},
+	{"data-cache", false, func(c *Config) any { return c.DataCache }},
+	{"data-limit", true, func(c *Config) any { return c.DataLimit }},
+	{"mnist-pad32", true, func(c *Config) any { return c.MNISTPad32 }},
+	{"celeba-crop", true, func(c *Config) any { return c.CelebACrop }},
+	{"folder-size", true, func(c *Config) any { return c.FolderSize }},
+	{"flip", true, func(c *Config) any { return c.Flip }},
+	{"preset", true, func(c *Config) any { return c.Preset }},
+	{"batch", true, func(c *Config) any { return c.Batch }},
+	{"seed", true, func(c *Config) any { return c.Seed }},
+	{"tmin", true, func(c *Config) any { return c.Sched.TMin }},
+	{"beta-min", true, func(c *Config) any { return c.Sched.BetaMin }},
+	{"beta-max", true, func(c *Config) any { return c.Sched.BetaMax }},
+	{"tdist", true, func(c *Config) any { return c.TDist }},
+	{"steps", false, func(c *Config) any { return c.Steps }},
+	{"lr", false, func(c *Config) any { return c.Adam.LR }},
+	{"beta1", false, func(c *Config) any { return c.Adam.Beta1 }},
+	{"beta2", false, func(c *Config) any { return c.Adam.Beta2 }},
+	{"ema", false, func(c *Config) any { return c.EMA }},
+	{"lambda-grad", false, func(c *Config) any { return c.Loss.LambdaGrad }},
+	{"lambda-l2", false, func(c *Config) any { return c.Loss.LambdaL2 }},
+	{"ckpt-every", false, func(c *Config) any { return c.Run.CkptEvery }},
+	{"ckpt-interval", false, func(c *Config) any { return time.Duration(c.Run.CkptInterval).String() }},
+	{"keep", false, func(c *Config) any { return c.Run.Keep }},
+	{"log-every", false, func(c *Config) any { return c.Run.LogEvery }},
+	{"sample-every", false, func(c *Config) any { return c.Sample.Every }},
+	{"sample-n", false, func(c *Config) any { return c.Sample.Particles }},
+}
+
+// ResumeDiff compares a run's saved configuration with the one asked for now. It returns an error naming every
+// fixed setting that differs (the run cannot continue with it), and otherwise the list of harmless changes.
+func ResumeDiff(saved, now *Config) ([]Change, error) {
+	var refused []string
+	var changes []Change
+	for _, s := range settings {
+		a, b := s.get(saved), s.get(now)
+		if reflect.DeepEqual(a, b) {
+			continue
+		}
+		if s.fixed {
+			refused = append(refused, fmt.Sprintf("-%s (run has %v, asked for %v)", s.flag, a, b))
+			continue
+		}
+		changes = append(changes, Change{Flag: s.flag, From: fmt.Sprint(a), To: fmt.Sprint(b)})
+	}
+	if !reflect.DeepEqual(saved.Model, now.Model) && len(refused) == 0 {
+		refused = append(refused, "the model configuration (same preset, different data shape?)")
+	}
+	if len(refused) > 0 {
+		sort.Strings(refused)
+		return nil, fmt.Errorf("train: cannot resume: %s would change the model, the data or the random streams; "+
+			"start a new run with another -out, or drop these flags", strings.Join(refused, ", "))
+	}
+	return changes, nil
+}
+
+// ApplyFlags copies the settings named in set (flag names, as in -h) from src into dst: how a resumed run takes
+// the saved configuration and overrides only what the user asked for.
+func ApplyFlags(dst, src *Config, set map[string]bool) error {
+	for name := range set {
+		if !applyOne(dst, src, name) {
+			return fmt.Errorf("%w: unknown setting -%s", ErrConfig, name)
+		}
+	}
+	return nil
+}
+
+func applyOne(dst, src *Config, name string) bool {
+	switch name {
+	case "dataset":
+		dst.Dataset = src.Dataset
+	case "data":
+		dst.Data = src.Data
+	case "data-cache":
+		dst.DataCache = src.DataCache
+	case "data-limit":
+		dst.DataLimit = src.DataLimit
+	case "mnist-pad32":
+		dst.MNISTPad32 = src.MNISTPad32
+	case "celeba-crop":
+		dst.CelebACrop = src.CelebACrop
+	case "folder-size":
+		dst.FolderSize = src.FolderSize
+	case "flip":
+		dst.Flip = src.Flip
+	case "preset":
+		dst.Preset = src.Preset
+	case "batch":
+		dst.Batch = src.Batch
+	case "seed":
+		dst.Seed = src.Seed
+	case "tmin":
+		dst.Sched.TMin = src.Sched.TMin
+	case "beta-min":
+		dst.Sched.BetaMin = src.Sched.BetaMin
+	case "beta-max":
+		dst.Sched.BetaMax = src.Sched.BetaMax
+	case "tdist":
+		dst.TDist = src.TDist
+	case "steps":
+		dst.Steps = src.Steps
+	case "lr":
+		dst.Adam.LR = src.Adam.LR
+	case "beta1":
+		dst.Adam.Beta1 = src.Adam.Beta1
+	case "beta2":
+		dst.Adam.Beta2 = src.Adam.Beta2
+	case "ema":
+		dst.EMA = src.EMA
+	case "lambda-grad":
+		dst.Loss.LambdaGrad = src.Loss.LambdaGrad
+	case "lambda-l2":
+		dst.Loss.LambdaL2 = src.Loss.LambdaL2
+	case "ckpt-every":
+		dst.Run.CkptEvery = src.Run.CkptEvery
+	case "ckpt-interval":
+		dst.Run.CkptInterval = src.Run.CkptInterval
+	case "keep":
+		dst.Run.Keep = src.Run.Keep
+	case "log-every":
+		dst.Run.LogEvery = src.Run.LogEvery
+	case "sample-every":
+		dst.Sample.Every = src.Sample.Every
+	case "sample-n":
+		dst.Sample.Particles = src.Sample.Particles
+	default:
+		return false
+	}
+	return true
+}

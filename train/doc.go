@@ -1,0 +1,16 @@
+// Package train is the DMMD training loop: per step one noise level t, two independent clean batches (one
+// forward-noised to x_t), the critic loss and its exact gradient (package model), Adam and the EMA; with exact
+// resume, crash-safe checkpoints, metrics and a loss chart.
+//
+// A run directory holds
+//
+//	config.json                 the resolved Config (format and program versions, settings changed on resume)
+//	ckpt-<step>.safetensors     parameters, EMA, Adam moments, step, RNG and data-sampler state
+//	latest                      the checkpoint to resume from
+//	metrics.jsonl               one JSON record per step (Record)
+//	loss.png                    the loss terms against the step, redrawn at every checkpoint
+//	samples/step-<step>.png     sample grids from the EMA weights (with Config.Sample.Every)
+//
+// Same configuration, same seed: the same loss curve, bit for bit, whether or not the run was interrupted and
+// resumed in between.
+package train

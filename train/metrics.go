@@ -1,0 +1,171 @@
+package train
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// MetricsName is the per-step log in the run directory: one JSON object per line.
+const MetricsName = "metrics.jsonl"
+
+// Record is one line of metrics.jsonl.
+type Record struct {
+	Step          int64   `json:"step"`
+	Time          float64 `json:"time"` // seconds since the Unix epoch when the step finished
+	Elapsed       float64 `json:"elapsed"` // training seconds in this process
+	T             float64 `json:"t"`    // the level of this step
+	Loss          float64 `json:"loss"`
+	MMD2          float64 `json:"mmd2"`
+	L2            float64 `json:"l2"`
+	GradPenalty   float64 `json:"grad_penalty"`
+	GradNorm      float64 `json:"grad_norm"`       // mean ||grad_z f_t|| at the noisy points
+	ParamGradNorm float64 `json:"param_grad_norm"` // ||grad_theta loss||
+	LR            float64 `json:"lr"`
+}
+
+// metricsLog appends records to metrics.jsonl and keeps them for the loss chart.
+type metricsLog struct {
+	path    string
+	f       *os.File
+	w       *bufio.Writer
+	history []Record
+}
+
+// openMetrics opens the run's metrics log for appending after step `after`: lines of later steps (written after
+// the checkpoint being resumed, before a crash) are dropped, so the log matches the resumed run.
+func openMetrics(dir string, after int64) (*metricsLog, error) {
+	path := filepath.Join(dir, MetricsName)
+	m := &metricsLog{path: path}
+	old, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return nil, fmt.Errorf("train: reading %s: %w", path, err)
+	default:
+		var keep bytes.Buffer
+		lines := bytes.Split(old, []byte("\n"))
+		for i, line := range lines {
+			if len(bytes.TrimSpace(line)) == 0 {
+				continue
+			}
+			var r Record
+			if err := json.Unmarshal(line, &r); err != nil {
+				if i == len(lines)-1 {
+					break // a torn last line from a crash
+				}
+				return nil, fmt.Errorf("train: %s line %d: %w", path, i+1, err)
+			}
+			if r.Step > after {
+				continue
+			}
+			m.history = append(m.history, r)
+			keep.Write(line)
+			keep.WriteByte('\n')
+		}
+		if keep.Len() != len(old) {
+			if err := writeFileAtomic(path, keep.Bytes()); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if after == 0 {
+		m.history = nil
+		if err := writeFileAtomic(path, nil); err != nil {
+			return nil, err
+		}
+	}
+	m.f, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("train: opening %s: %w", path, err)
+	}
+	m.w = bufio.NewWriterSize(m.f, 64<<10)
+	return m, nil
+}
+
+func (m *metricsLog) add(r Record) error {
+	m.history = append(m.history, r)
+	b, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("train: encoding metrics: %w", err)
+	}
+	b = append(b, '\n')
+	if _, err := m.w.Write(b); err != nil {
+		return fmt.Errorf("train: writing %s: %w", m.path, err)
+	}
+	return nil
+}
+
+// flush writes buffered records to the file and syncs it.
+func (m *metricsLog) flush() error {
+	if err := m.w.Flush(); err != nil {
+		return fmt.Errorf("train: writing %s: %w", m.path, err)
+	}
+	if err := m.f.Sync(); err != nil {
+		return fmt.Errorf("train: syncing %s: %w", m.path, err)
+	}
+	return nil
+}
+
+func (m *metricsLog) close() error {
+	err := m.flush()
+	if e := m.f.Close(); err == nil && e != nil {
+		err = fmt.Errorf("train: closing %s: %w", m.path, e)
+	}
+	return err
+}
+
+// ReadMetrics reads a run's metrics.jsonl.
+func ReadMetrics(dir string) ([]Record, error) {
+	path := filepath.Join(dir, MetricsName)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	var out []Record
+	for i, line := range bytes.Split(b, []byte("\n")) {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		var r Record
+		if err := json.Unmarshal(line, &r); err != nil {
+			return nil, fmt.Errorf("train: %s line %d: %w", path, i+1, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// writeFileAtomic replaces path with b: temporary file, fsync, rename, directory fsync.
+func writeFileAtomic(path string, b []byte) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return fmt.Errorf("train: writing %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("train: syncing %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("train: closing %s: %w", tmp.Name(), err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}

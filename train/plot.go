@@ -1,0 +1,101 @@
+package train
+
+import (
+	"bytes"
+	"fmt"
+	"image/color"
+	"math"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+)
+
+// LossChartName is the loss chart in the run directory, redrawn at every checkpoint.
+const LossChartName = "loss.png"
+
+// chartPanels are the loss terms drawn, one panel each.
+var chartPanels = []struct {
+	title string
+	get   func(Record) float64
+}{
+	{"loss", func(r Record) float64 { return r.Loss }},
+	{"MMD^2 (unbiased)", func(r Record) float64 { return r.MMD2 }},
+	{"l2 penalty: mean f^2", func(r Record) float64 { return r.L2 }},
+	{"gradient penalty", func(r Record) float64 { return r.GradPenalty }},
+	{"mean ||grad_z f||", func(r Record) float64 { return r.GradNorm }},
+}
+
+// renderLossChart draws one panel per loss term against the step: the raw values in light grey and a moving
+// average over about 1% of the run in blue. It returns the PNG bytes.
+func renderLossChart(history []Record, title string) ([]byte, error) {
+	if len(history) == 0 {
+		return nil, fmt.Errorf("train: no metrics to plot")
+	}
+	window := max(1, len(history)/100)
+	rows := len(chartPanels)
+	plots := make([][]*plot.Plot, rows)
+	for i, panel := range chartPanels {
+		p := plot.New()
+		if i == 0 {
+			p.Title.Text = title + "\n" + panel.title
+		} else {
+			p.Title.Text = panel.title
+		}
+		if i == rows-1 {
+			p.X.Label.Text = "step"
+		}
+		raw := make(plotter.XYs, 0, len(history))
+		smooth := make(plotter.XYs, 0, len(history))
+		var sum float64
+		var n int
+		var queue []float64
+		for _, r := range history {
+			v := panel.get(r)
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				continue
+			}
+			raw = append(raw, plotter.XY{X: float64(r.Step), Y: v})
+			queue = append(queue, v)
+			sum += v
+			n++
+			if len(queue) > window {
+				sum -= queue[0]
+				queue = queue[1:]
+				n--
+			}
+			smooth = append(smooth, plotter.XY{X: float64(r.Step), Y: sum / float64(n)})
+		}
+		if len(raw) > 0 {
+			l, err := plotter.NewLine(raw)
+			if err != nil {
+				return nil, fmt.Errorf("train: plotting: %w", err)
+			}
+			l.Color = color.Gray{Y: 190}
+			s, err := plotter.NewLine(smooth)
+			if err != nil {
+				return nil, fmt.Errorf("train: plotting: %w", err)
+			}
+			s.Color = color.RGBA{R: 30, G: 90, B: 200, A: 255}
+			s.Width = vg.Points(1.5)
+			p.Add(plotter.NewGrid(), l, s)
+		}
+		plots[i] = []*plot.Plot{p}
+	}
+	const w, h = 8 * vg.Inch, 11 * vg.Inch
+	img := vgimg.New(w, h)
+	dc := draw.New(img)
+	tiles := draw.Tiles{Rows: rows, Cols: 1, PadX: vg.Millimeter, PadY: 2 * vg.Millimeter,
+		PadTop: 2 * vg.Millimeter, PadBottom: 2 * vg.Millimeter, PadLeft: 2 * vg.Millimeter, PadRight: 4 * vg.Millimeter}
+	canvases := plot.Align(plots, tiles, dc)
+	for i := range plots {
+		plots[i][0].Draw(canvases[i][0])
+	}
+	var buf bytes.Buffer
+	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(&buf); err != nil {
+		return nil, fmt.Errorf("train: encoding the loss chart: %w", err)
+	}
+	return buf.Bytes(), nil
+}

@@ -1,0 +1,330 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/dmmd/dmmd/checkpoints"
+	"github.com/dmmd/dmmd/data"
+	"github.com/dmmd/dmmd/model"
+)
+
+// synthetic returns n 8x8 grey images of random blobs: a dataset the tiny critic can tell from noise.
+func synthetic(t testing.TB, n int, seed uint64) *data.U8 {
+	t.Helper()
+	const s = 8
+	rng := rand.New(rand.NewPCG(seed, 1))
+	pix := make([]uint8, n*s*s)
+	for i := 0; i < n; i++ {
+		cx, cy, r := rng.Float64()*s, rng.Float64()*s, 1.5+rng.Float64()*2
+		for y := 0; y < s; y++ {
+			for x := 0; x < s; x++ {
+				d := math.Hypot(float64(x)-cx, float64(y)-cy)
+				v := 255 * math.Exp(-d*d/(2*r*r))
+				pix[i*s*s+y*s+x] = uint8(v)
+			}
+		}
+	}
+	ds, err := data.NewU8(data.Shape{C: 1, H: s, W: s}, pix, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ds
+}
+
+func tinyConfig(t testing.TB, steps int64) Config {
+	t.Helper()
+	c, err := DefaultConfig("folder")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Preset, c.Batch, c.Steps, c.Seed = "tiny", 8, steps, 3
+	c.Run.CkptEvery, c.Run.LogEvery, c.Run.Keep = 5, 5, 2
+	c.Run.CkptInterval = 0
+	return c
+}
+
+// losses returns the loss terms of a run's metrics, without the wall-clock fields.
+func losses(t *testing.T, dir string) [][5]float64 {
+	t.Helper()
+	rs, err := ReadMetrics(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([][5]float64, len(rs))
+	for i, r := range rs {
+		if r.Step != int64(i+1) {
+			t.Fatalf("%s: record %d is step %d", dir, i, r.Step)
+		}
+		out[i] = [5]float64{r.T, r.Loss, r.MMD2, r.L2, r.GradPenalty}
+	}
+	return out
+}
+
+// finalTensors returns every tensor of a run's latest checkpoint (parameters, EMA, Adam moments, states).
+func finalTensors(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	run, err := checkpoints.OpenRun(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ld, err := run.Latest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]byte{}
+	for _, name := range ld.File.Names() {
+		tn, _ := ld.File.Tensor(name)
+		out[name] = slices.Clone(tn.Data)
+	}
+	return out
+}
+
+func TestResumeIsBitIdentical(t *testing.T) {
+	ds := synthetic(t, 40, 1)
+	const k = 12
+	full := filepath.Join(t.TempDir(), "full")
+	if _, err := Run(context.Background(), tinyConfig(t, k), Options{Out: full, Dataset: ds}); err != nil {
+		t.Fatal(err)
+	}
+	// Half the run, interrupted after step k/2 (as SIGTERM does: the context is cancelled), then resumed to k.
+	split := filepath.Join(t.TempDir(), "split")
+	ctx, cancel := context.WithCancel(context.Background())
+	res, err := Run(ctx, tinyConfig(t, k), Options{Out: split, Dataset: ds, AfterStep: func(step int64, _ model.Stats) {
+		if step == k/2+1 { // not on a checkpoint boundary
+			cancel()
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Interrupted || res.Step != k/2+1 {
+		t.Fatalf("interrupted run: %+v", res)
+	}
+	res, err = Run(context.Background(), tinyConfig(t, k), Options{Out: split, Dataset: ds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Resumed || res.Step != k {
+		t.Fatalf("resumed run: %+v", res)
+	}
+	a, b := losses(t, full), losses(t, split)
+	if len(a) != k || !slices.Equal(a, b) {
+		t.Fatalf("loss curves differ:\nfull  %v\nsplit %v", a, b)
+	}
+	fa, fb := finalTensors(t, full), finalTensors(t, split)
+	if len(fa) != len(fb) {
+		t.Fatalf("checkpoints hold %d and %d tensors", len(fa), len(fb))
+	}
+	for name, v := range fa {
+		if !slices.Equal(v, fb[name]) {
+			t.Errorf("tensor %s differs between the uninterrupted and the resumed run", name)
+		}
+	}
+	// Running again when the run is complete does nothing and changes nothing.
+	res, err = Run(context.Background(), tinyConfig(t, k), Options{Out: split, Dataset: ds})
+	if err != nil || res.Step != k {
+		t.Fatalf("re-run of a finished run: %+v, %v", res, err)
+	}
+}
+
+func TestResumeRefusesModelAndDataChanges(t *testing.T) {
+	ds := synthetic(t, 40, 1)
+	dir := t.TempDir()
+	if _, err := Run(context.Background(), tinyConfig(t, 5), Options{Out: dir, Dataset: ds}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		flag string
+		edit func(*Config)
+	}{
+		{"batch", func(c *Config) { c.Batch = 4 }},
+		{"seed", func(c *Config) { c.Seed = 9 }},
+		{"preset", func(c *Config) { c.Preset = "small" }},
+		{"tmin", func(c *Config) { c.Sched.TMin = 0.01 }},
+		{"tdist", func(c *Config) { c.TDist = "uniform" }},
+		{"flip", func(c *Config) { c.Flip = true }},
+	} {
+		c := tinyConfig(t, 10)
+		tc.edit(&c)
+		_, err := Run(context.Background(), c, Options{Out: dir, Dataset: ds, Set: map[string]bool{tc.flag: true, "steps": true}})
+		if err == nil || !strings.Contains(err.Error(), "-"+tc.flag) {
+			t.Errorf("-%s changed on resume: error %v", tc.flag, err)
+		}
+	}
+	// Other data under the same name.
+	c := tinyConfig(t, 10)
+	_, err := Run(context.Background(), c, Options{Out: dir, Dataset: synthetic(t, 40, 2), Set: map[string]bool{"steps": true}})
+	if err == nil || !strings.Contains(err.Error(), "is not the run's") {
+		t.Errorf("different data on resume: %v", err)
+	}
+	// A harmless change is allowed and recorded.
+	c.Adam.LR = 1e-4
+	res, err := Run(context.Background(), c, Options{Out: dir, Dataset: ds, Set: map[string]bool{"steps": true, "lr": true}})
+	if err != nil || res.Step != 10 {
+		t.Fatalf("harmless change: %+v, %v", res, err)
+	}
+	run, _ := checkpoints.OpenRun(dir)
+	var saved Config
+	if _, err := run.ReadConfig(&saved); err != nil {
+		t.Fatal(err)
+	}
+	if len(saved.History) != 2 || saved.History[0].Step != 5 || saved.Adam.LR != 1e-4 {
+		t.Errorf("history %+v, lr %v", saved.History, saved.Adam.LR)
+	}
+}
+
+func TestOutDirSafety(t *testing.T) {
+	ds := synthetic(t, 40, 1)
+	dir := t.TempDir()
+	mine := filepath.Join(dir, "thesis.tex")
+	if err := os.WriteFile(mine, []byte("precious"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Run(context.Background(), tinyConfig(t, 2), Options{Out: dir, Dataset: ds})
+	if !errors.Is(err, ErrNotRunDir) {
+		t.Errorf("foreign directory: %v", err)
+	}
+	if b, _ := os.ReadFile(mine); string(b) != "precious" {
+		t.Error("a user file was touched")
+	}
+	run := t.TempDir()
+	if _, err := Run(context.Background(), tinyConfig(t, 2), Options{Out: run, Dataset: ds}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(context.Background(), tinyConfig(t, 4), Options{Out: run, Dataset: ds, Fresh: true}); err == nil {
+		t.Error("-fresh accepted a non-empty directory")
+	}
+}
+
+func TestDivergenceKeepsLastCheckpoint(t *testing.T) {
+	ds := synthetic(t, 40, 1)
+	dir := t.TempDir()
+	if _, err := Run(context.Background(), tinyConfig(t, 5), Options{Out: dir, Dataset: ds}); err != nil {
+		t.Fatal(err)
+	}
+	before := finalTensors(t, dir)
+	c := tinyConfig(t, 10)
+	c.Adam.LR = 1e30 // parameters overflow to Inf within a step or two
+	_, err := Run(context.Background(), c, Options{Out: dir, Dataset: ds, Set: map[string]bool{"steps": true, "lr": true}})
+	if !errors.Is(err, ErrDiverged) {
+		t.Fatalf("diverging run returned %v", err)
+	}
+	if !strings.Contains(err.Error(), "ckpt-000000005.safetensors") {
+		t.Errorf("error does not name the kept checkpoint: %v", err)
+	}
+	after := finalTensors(t, dir)
+	for name, v := range before {
+		if !slices.Equal(v, after[name]) {
+			t.Fatalf("checkpoint tensor %s changed after the divergence", name)
+		}
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(*Config)
+	}{
+		{"dataset", func(c *Config) { c.Dataset = "imagenet" }},
+		{"preset", func(c *Config) { c.Preset = "huge" }},
+		{"batch", func(c *Config) { c.Batch = 1 }},
+		{"steps", func(c *Config) { c.Steps = 0 }},
+		{"lr", func(c *Config) { c.Adam.LR = -1 }},
+		{"beta1", func(c *Config) { c.Adam.Beta1 = 1 }},
+		{"ema", func(c *Config) { c.EMA = 1.5 }},
+		{"tdist", func(c *Config) { c.TDist = "beta" }},
+		{"tmin", func(c *Config) { c.Sched.TMin = 0 }},
+		{"lambda", func(c *Config) { c.Loss.LambdaGrad = math.Inf(1) }},
+		{"keep", func(c *Config) { c.Run.Keep = 0 }},
+		{"log", func(c *Config) { c.Run.LogEvery = 0 }},
+		{"limit", func(c *Config) { c.DataLimit = 3 }},
+		{"crop", func(c *Config) { c.CelebACrop = 100 }},
+	} {
+		c, _ := DefaultConfig("cifar10")
+		tc.edit(&c)
+		if err := c.Validate(); !errors.Is(err, ErrConfig) {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+	}
+	for _, name := range []string{"cifar10", "celeba64", "mnist", "folder"} {
+		c, err := DefaultConfig(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Validate(); err != nil {
+			t.Errorf("%s defaults: %v", name, err)
+		}
+	}
+}
+
+// TestCriticLearns trains the tiny preset for a few dozen steps and checks that the held-out MMD^2 between noisy
+// and clean images at a fixed level grows: the discriminator learns.
+func TestCriticLearns(t *testing.T) {
+	all := synthetic(t, 400, 4)
+	train, held := all.First(200), all.Subset(seqRange(200, 400))
+	c := tinyConfig(t, 40)
+	c.Adam.LR = 1e-3
+	dir := t.TempDir()
+	p0, err := model.Init(mustModel(t, c, train), c.Seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const level = 0.3
+	before, err := HeldOutMMD(p0, held, c.Sched, level, 100, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(context.Background(), c, Options{Out: dir, Dataset: train}); err != nil {
+		t.Fatal(err)
+	}
+	run, _ := checkpoints.OpenRun(dir)
+	ld, err := run.Latest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := model.NewParams(mustModel(t, c, train))
+	values := map[string]any{}
+	for _, s := range p.Specs() {
+		v, _, err := ld.File.F32(prefixParams + s.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		values[s.Name] = v
+	}
+	if err := p.Import(values); err != nil {
+		t.Fatal(err)
+	}
+	after, err := HeldOutMMD(p, held, c.Sched, level, 100, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("held-out MMD^2 at t=%v: %.4g before, %.4g after 40 steps", level, before, after)
+	if !(after > 2*before && after > 0) {
+		t.Errorf("the critic did not learn: held-out MMD^2 %.4g -> %.4g", before, after)
+	}
+}
+
+func seqRange(lo, hi int) []int {
+	out := make([]int, 0, hi-lo)
+	for i := lo; i < hi; i++ {
+		out = append(out, i)
+	}
+	return out
+}
+
+func mustModel(t *testing.T, c Config, ds data.Dataset) model.Config {
+	t.Helper()
+	m, err := model.Preset(c.Preset, ds.Shape().H, ds.Shape().C)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
