@@ -40,6 +40,9 @@ func parseFileName(name string) (int, bool) {
 	return i, true
 }
 
+// MaxExport is the largest number of images one export folder may hold.
+const MaxExport = 100_000_000
+
 // ExportOptions configures Export and ExportReal.
 type ExportOptions struct {
 	N        int       // images 0 .. N-1 (ExportReal: 0 = the whole dataset)
@@ -228,8 +231,8 @@ func Export(ctx context.Context, f *Flow, dir string, opt ExportOptions) (Export
 		return st, err
 	}
 	P := f.opt.Particles
-	if opt.N < 1 || uint64(opt.N) > 1<<32-uint64(P) {
-		return st, fmt.Errorf("sample: export of %d images: want 1 .. %d", opt.N, 1<<32-P)
+	if opt.N < 1 || opt.N > MaxExport {
+		return st, fmt.Errorf("sample: export of %d images: want 1 .. %d", opt.N, MaxExport)
 	}
 	own := func(i int) bool { return opt.Shard.Owns(i / P) }
 	d, err := openExportDir(dir, opt.N, shape, own)
@@ -315,6 +318,7 @@ func ExportReal(ctx context.Context, ds data.Dataset, dir string, opt ExportOpti
 	if opt.N > 0 && opt.N < n {
 		n = opt.N
 	}
+	n = min(n, MaxExport)
 	if n < 1 {
 		return st, fmt.Errorf("sample: the dataset is empty")
 	}

@@ -283,7 +283,7 @@ func TestExportRefuses(t *testing.T) {
 	if _, err := sample.Export(ctx, f, file, sample.ExportOptions{N: 8}); err == nil {
 		t.Error("a file as output folder accepted")
 	}
-	for _, opt := range []sample.ExportOptions{{N: 0}, {N: -3}, {N: 8, Shard: sample.Shard{Index: 3, Count: 3}}} {
+	for _, opt := range []sample.ExportOptions{{N: 0}, {N: -3}, {N: sample.MaxExport + 1}, {N: 8, Shard: sample.Shard{Index: 3, Count: 3}}} {
 		if _, err := sample.Export(ctx, f, t.TempDir(), opt); err == nil {
 			t.Errorf("options %+v accepted", opt)
 		}

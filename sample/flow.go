@@ -81,7 +81,10 @@ func NewFlow(c Critic, emb *Embeddings, opt Options) (*Flow, error) {
 	}
 	switch opt.Mode {
 	case Exact:
-		f.mp = emb.MP
+		f.mp = make([][]float64, len(levels))
+		for k := range levels {
+			f.mp[k] = append([]float64(nil), emb.MP[k]...)
+		}
 		f.phi = make([]float32, P*D)
 		f.sum = make([]float64, D)
 		f.dirs = make([]float32, chunk*D)

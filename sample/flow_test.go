@@ -210,6 +210,33 @@ func TestOneStep(t *testing.T) {
 	}
 }
 
+// TestOnStep: the hook sees every (level, step) in order, with the level's t and a positive gradient norm.
+func TestOnStep(t *testing.T) {
+	const dim = 4
+	c := newRFF(1, 2, 2, 32, 0.2, 1, 5)
+	d := newCloud(20, dim, 6)
+	o := sample.DefaultOptions(sample.Exact, dim)
+	o.Levels, o.StepsPerLevel, o.Particles = 4, 3, 8
+	f, err := sample.NewFlow(c, embedder(t, c, d)(o), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lv := f.Levels()
+	var calls int
+	f.OnStep = func(k int, tt float64, s int, norm float64) {
+		if k != calls/3 || s != calls%3 || tt != lv[k] || !(norm > 0) {
+			t.Errorf("call %d: k %d, t %v, s %d, norm %v", calls, k, tt, s, norm)
+		}
+		calls++
+	}
+	if _, err := f.Sample(8); err != nil {
+		t.Fatal(err)
+	}
+	if calls != f.NFE() {
+		t.Errorf("%d calls, want NFE %d", calls, f.NFE())
+	}
+}
+
 // TestEtaNorm checks that with EtaNorm the particles move eta on average per step.
 func TestEtaNorm(t *testing.T) {
 	const dim = 4
