@@ -3,9 +3,12 @@ package sample_test
 import (
 	"context"
 	"fmt"
+	"image"
+	"image/png"
 	"os"
 	"path/filepath"
 
+	"github.com/dmmd/dmmd/data"
 	"github.com/dmmd/dmmd/diffusion"
 	"github.com/dmmd/dmmd/sample"
 )
@@ -151,4 +154,35 @@ func ExampleWritePreview() {
 	fi, err := os.Stat(path)
 	fmt.Println(err == nil && fi.Size() > 0)
 	// Output: true
+}
+
+func ExampleExportReal() {
+	// Two 2x2 gray images with 8-bit values; the export writes those bytes back exactly.
+	ds, _ := data.NewU8(data.Shape{C: 1, H: 2, W: 2}, []uint8{0, 64, 128, 255, 1, 2, 3, 4}, nil)
+	dir, _ := os.MkdirTemp("", "real")
+	defer os.RemoveAll(dir)
+	st, err := sample.ExportReal(context.Background(), ds, dir, sample.ExportOptions{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fh, _ := os.Open(filepath.Join(dir, "000000.png"))
+	defer fh.Close()
+	img, _ := png.Decode(fh)
+	g := img.(*image.Gray)
+	fmt.Println(st.Written, "files; first image:", g.Pix)
+	// Output: 2 files; first image: [0 64 128 255]
+}
+
+func ExampleGrid() {
+	// Five 2x3 gray images on a 3 x 2 grid with a 2-pixel border, upscaled 4x.
+	s := data.Shape{C: 1, H: 2, W: 3}
+	x := make([]float32, 5*s.Size())
+	img, err := sample.Grid(x, s, 4)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(img.Bounds().Dx(), "x", img.Bounds().Dy())
+	// Output: 68 x 40
 }
