@@ -126,3 +126,35 @@ func TestWitnessErrors(t *testing.T) {
 		t.Errorf("Grads dim: %v", err)
 	}
 }
+
+// TestWitnessGradsRadialPath checks the matrix-product path of Grads, used
+// for radial kernels from dimension 8, against the pairwise Grad.
+func TestWitnessGradsRadialPath(t *testing.T) {
+	r := rand.New(rand.NewPCG(25, 26))
+	for _, d := range []int{gemmMinDim, 50} {
+		target, current := randPoints(r, 150, d, 0), randPoints(r, 130, d, 0.3)
+		z := randPoints(r, 140, d, 0.1)
+		for _, k := range []Kernel{Gaussian{Sigma: 3}, IMQ{C: 1, Beta: -0.5}, MixedRQ{}, MixedRQ{Linear: true}} {
+			w, err := NewWitness(k, target, current)
+			if err != nil {
+				t.Fatal(err)
+			}
+			grads, err := w.Grads(z)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := make([]float64, d)
+			var worst, scale float64
+			for i := range z.Len() {
+				_ = w.Grad(g, z.Row(i))
+				worst = math.Max(worst, maxAbsDiff(g, grads.Row(i)))
+				for _, v := range g {
+					scale = math.Max(scale, math.Abs(v))
+				}
+			}
+			if worst > 1e-12*math.Max(1, scale) {
+				t.Errorf("d=%d %v: batch and pointwise gradients differ by %.3g (scale %.3g)", d, k, worst, scale)
+			}
+		}
+	}
+}

@@ -143,7 +143,7 @@ func TestStudentTeacherWritesOutputs(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := json.Unmarshal(b, &s); err != nil || !s.Complete || len(s.WithNoise) != 2 || len(s.WithoutNoise) != 2 ||
-		s.Noise != "halve(beta0=1, every=1000)" {
+		s.Noise != "halve(beta0=1, every=1)" {
 		t.Errorf("summary: %v %+v", err, s)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "student_teacher.png")); err != nil {

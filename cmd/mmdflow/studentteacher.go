@@ -21,7 +21,8 @@ gradient flow of the particles. Each seed is run with the -noise schedule
 student_teacher.json into -out, updated every -log-every epochs and when a run
 ends, so that a long run leaves partial results.
 
-The defaults are the public code's, except -epochs (10000 there).`
+The defaults are the public code's, except -epochs (10000 there) and so the
+noise schedule, which keeps the paper's shape: 10 halvings over the run.`
 
 func parseSeeds(s string) ([]uint64, error) {
 	var seeds []uint64
@@ -48,7 +49,7 @@ func runStudentTeacher(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&c.Batch, "batch", def.Batch, "minibatch size")
 	fs.IntVar(&c.Epochs, "epochs", 1000, "epochs (the paper uses 10000)")
 	fs.Float64Var(&c.StepSize, "step", def.StepSize, "step size gamma of the flow (the public code's lr 0.1 is gamma 0.05)")
-	noise := fs.String("noise", "halve:1,1000", "noise schedule over epochs: const:B, halve:B0,EVERY, decay:B0,FACTOR,EVERY or list:B0,B1,...")
+	noise := fs.String("noise", "auto", "noise schedule over epochs: const:B, halve:B0,EVERY, decay:B0,FACTOR,EVERY, list:B0,B1,...\nor auto: halve:1,EPOCHS/10, the paper's level 1 halved every 1000 of 10000 epochs")
 	fs.Float64Var(&c.StudentMean, "student-mean", def.StudentMean, "mean of the initial student weights")
 	fs.Float64Var(&c.StudentStd, "student-std", def.StudentStd, "std of the initial student weights")
 	fs.Float64Var(&c.TeacherStd, "teacher-std", def.TeacherStd, "std of the teacher weights")
@@ -61,6 +62,9 @@ func runStudentTeacher(args []string, stdout, stderr io.Writer) error {
 	seeds, err := parseSeeds(*seedList)
 	if err != nil {
 		return err
+	}
+	if *noise == "auto" {
+		*noise = fmt.Sprintf("halve:1,%d", max(1, c.Epochs/10))
 	}
 	if c.Noise, err = mmd.ParseNoise(*noise); err != nil {
 		return fmt.Errorf("%w: -noise: %v", errUsage, err)
