@@ -5,6 +5,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dmmd/dmmd/mmd"
@@ -81,9 +82,10 @@ func (s *StudentTeacherSummary) update() {
 }
 
 // CompareStudentTeacher runs the experiment of c with c.Noise and without
-// noise for each seed, in turn (for each seed the noisy run first).
-// progress, when not nil, is called with the summary so far and the current
-// run after each of its evaluations and once more when it is done, so that
+// noise for each seed in turn, the two runs of a seed concurrently (so that
+// partial results compare like with like). progress, when not nil, is
+// called with the summary so far and the run that changed after each
+// evaluation and once more when a run is done, never concurrently, so that
 // long comparisons can report and save partial results.
 func CompareStudentTeacher(c StudentTeacherConfig, seeds []uint64,
 	progress func(s *StudentTeacherSummary, current *StudentTeacherRun)) (*StudentTeacherSummary, error) {
@@ -99,29 +101,27 @@ func CompareStudentTeacher(c StudentTeacherConfig, seeds []uint64,
 	start := time.Now()
 	s := &StudentTeacherSummary{Experiment: "student-teacher", Config: c, Noise: c.Noise.String(),
 		Seeds: seeds, Machine: ThisMachine()}
-	for _, seed := range seeds {
-		for _, noisy := range []bool{true, false} {
-			cfg := c
-			cfg.Seed = seed
-			if !noisy {
-				cfg.Noise = nil
-			}
-			run := newRun(cfg)
-			if noisy {
-				s.WithNoise = append(s.WithNoise, run)
-			} else {
-				s.WithoutNoise = append(s.WithoutNoise, run)
-			}
-			report := func(r *StudentTeacherRun) {
-				s.WallSeconds = time.Since(start).Seconds()
-				s.update()
-				if progress != nil {
-					progress(s, r)
-				}
-			}
-			runInto(cfg, run, report)
-			report(run)
+	var mu sync.Mutex
+	report := func(r *StudentTeacherRun) {
+		s.WallSeconds = time.Since(start).Seconds()
+		s.update()
+		if progress != nil {
+			progress(s, r)
 		}
+	}
+	for _, seed := range seeds {
+		noisy, plain := c, c
+		noisy.Seed, plain.Seed, plain.Noise = seed, seed, nil
+		a, b := newRun(noisy), newRun(plain)
+		mu.Lock()
+		s.WithNoise = append(s.WithNoise, a)
+		s.WithoutNoise = append(s.WithoutNoise, b)
+		mu.Unlock()
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); runInto(noisy, a, &mu, report) }()
+		go func() { defer wg.Done(); runInto(plain, b, &mu, report) }()
+		wg.Wait()
 	}
 	return s, nil
 }

@@ -108,7 +108,10 @@ type StudentTeacherRun struct {
 	Train      []float64 `json:"train_loss"`
 	FinalValid float64   `json:"final_valid_loss"`
 	BestValid  float64   `json:"best_valid_loss"`
-	Diverged   bool      `json:"diverged"`
+	// Diverged is set, and training stopped, when a loss became non-finite
+	// at epoch DivergedAt (which is not recorded in the curves).
+	Diverged   bool `json:"diverged"`
+	DivergedAt int  `json:"diverged_at,omitempty"`
 	// Done is false while the run is still training.
 	Done        bool    `json:"done"`
 	WallSeconds float64 `json:"wall_seconds"`
@@ -302,27 +305,32 @@ func (pr *stProblem) evalValid(w *stWork, chunk int, yhat []float64) float64 {
 // RunStudentTeacher trains the student by the (noise-injected) MMD flow and
 // records the validation loss every EvalEvery epochs. progress, when not
 // nil, is called after each evaluation with the run so far (the same value
-// each time, updated in place). A run whose weights become non-finite stops
-// early with Diverged set.
+// each time, updated in place) and once more when the run is done. A run
+// whose weights become non-finite stops early with Diverged set.
 func RunStudentTeacher(c StudentTeacherConfig, progress func(*StudentTeacherRun)) (*StudentTeacherRun, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
 	run := newRun(c)
-	runInto(c, run, progress)
+	runInto(c, run, nil, progress)
 	return run, nil
 }
 
 func newRun(c StudentTeacherConfig) *StudentTeacherRun {
-	run := &StudentTeacherRun{Seed: c.Seed, Noise: "none", BestValid: math.Inf(1)}
+	run := &StudentTeacherRun{Seed: c.Seed, Noise: "none"}
 	if c.Noise != nil {
 		run.Noise = c.Noise.String()
 	}
 	return run
 }
 
-// runInto trains a validated configuration, filling run.
-func runInto(c StudentTeacherConfig, run *StudentTeacherRun, progress func(*StudentTeacherRun)) {
+// runInto trains a validated configuration, filling run. Every change to
+// run, and every call of progress, happens with mu (when not nil) held, so
+// that several runs can share a summary.
+func runInto(c StudentTeacherConfig, run *StudentTeacherRun, mu sync.Locker, progress func(*StudentTeacherRun)) {
+	if mu == nil {
+		mu = noLock{}
+	}
 	start := time.Now()
 	pr := newProblem(c)
 	st := &pr.student
@@ -346,25 +354,29 @@ func runInto(c StudentTeacherConfig, run *StudentTeacherRun, progress func(*Stud
 	}
 	shuffle := rand.New(rand.NewPCG(c.Seed, 3))
 	noiseRNG := rand.New(rand.NewPCG(c.Seed, 4))
-	record := func(epoch int, train float64) bool {
+	record := func(epoch int, train float64) {
 		v := pr.evalValid(w, c.Batch, yhat)
-		run.Epochs = append(run.Epochs, epoch)
-		run.Valid = append(run.Valid, v)
-		run.Train = append(run.Train, train)
-		run.FinalValid = v
-		if v < run.BestValid {
-			run.BestValid = v
-		}
+		mu.Lock()
+		defer mu.Unlock()
 		run.WallSeconds = time.Since(start).Seconds()
+		if !finite(v) || !finite(train) {
+			// Keep the curves finite (and JSON-encodable).
+			run.Diverged, run.DivergedAt = true, epoch
+		} else {
+			run.Epochs = append(run.Epochs, epoch)
+			run.Valid = append(run.Valid, v)
+			run.Train = append(run.Train, train)
+			run.FinalValid = v
+			if len(run.Valid) == 1 || v < run.BestValid {
+				run.BestValid = v
+			}
+		}
 		if progress != nil {
 			progress(run)
 		}
-		return !math.IsNaN(v) && !math.IsInf(v, 0)
 	}
 	steps := c.Train / c.Batch
-	if !record(0, st.loss(pr.xTrain, pr.yTrain, min(c.Train, c.Batch), w, yhat)) {
-		run.Diverged = true
-	}
+	record(0, st.loss(pr.xTrain, pr.yTrain, min(c.Train, c.Batch), w, yhat))
 	for epoch := 0; epoch < c.Epochs && !run.Diverged; epoch++ {
 		beta := 0.0
 		if c.Noise != nil {
@@ -408,11 +420,21 @@ func runInto(c StudentTeacherConfig, run *StudentTeacherRun, progress func(*Stud
 			}
 		}
 		if (epoch+1)%c.EvalEvery == 0 || epoch+1 == c.Epochs {
-			if !record(epoch+1, trainSum/float64(steps)) {
-				run.Diverged = true
-			}
+			record(epoch+1, trainSum/float64(steps))
 		}
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	run.WallSeconds = time.Since(start).Seconds()
 	run.Done = true
+	if progress != nil {
+		progress(run)
+	}
 }
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+type noLock struct{}
+
+func (noLock) Lock()   {}
+func (noLock) Unlock() {}

@@ -1,6 +1,7 @@
 package experiments
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
 	"math/rand/v2"
@@ -108,5 +109,21 @@ func TestNoiseInjectionHelpsStudentTeacher(t *testing.T) {
 	}
 	if s.NoiseWins != len(s.Seeds) || !s.Complete {
 		t.Errorf("summary: %d wins, complete %v", s.NoiseWins, s.Complete)
+	}
+}
+
+func TestStudentTeacherDivergence(t *testing.T) {
+	c := DefaultStudentTeacher()
+	c.Dim, c.Particles, c.Train, c.Valid, c.Batch, c.Epochs, c.EvalEvery = 4, 5, 20, 20, 10, 50, 1
+	c.StepSize = 1e300
+	r, err := RunStudentTeacher(c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Diverged || !r.Done || r.DivergedAt == 0 || len(r.Valid) != r.DivergedAt {
+		t.Fatalf("diverged %v at %d, done %v, %d evaluations", r.Diverged, r.DivergedAt, r.Done, len(r.Valid))
+	}
+	if _, err := json.Marshal(r); err != nil {
+		t.Errorf("diverged run does not encode: %v", err)
 	}
 }
