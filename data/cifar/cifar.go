@@ -9,6 +9,7 @@
 package cifar
 
 import (
+	"archive/tar"
 	"bufio"
 	"compress/gzip"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"strings"
 
 	"github.com/dmmd/dmmd/data"
+	"github.com/dmmd/dmmd/data/internal/archive"
 )
 
 // Names of the official folder and tarball.
@@ -203,37 +205,40 @@ func readTarball(tarball string, files []string, perBatch, n int) ([]uint8, []in
 	seen := make([]bool, len(files))
 	var pix []uint8
 	var labels []int
-	tr := newTarReader(zr)
-	for {
-		name, size, body, err := tr.next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, nil, fmt.Errorf("cifar: %s: reading tarball: %w", tarball, err)
-		}
+	// visit reads one entry; its errors name the entry, the walk's the tarball.
+	visit := func(name string, h *tar.Header, body io.Reader) error {
 		dir, base := path.Split(name)
 		k, ok := index[base]
 		if !ok || path.Base(dir) != FolderName {
-			continue
+			return nil
 		}
 		entry := tarball + ":" + name
 		if seen[k] {
-			return nil, nil, fmt.Errorf("cifar: %s: %s appears twice", tarball, name)
+			return fmt.Errorf("cifar: %s: %s appears twice", tarball, name)
 		}
 		seen[k] = true
-		if err := checkCount(entry, size, perBatch); err != nil {
-			return nil, nil, err
+		if err := checkCount(entry, h.Size, perBatch); err != nil {
+			return err
 		}
 		if pix == nil { // allocate once the sizes are known to be right
 			pix, labels = make([]uint8, n*ImageSize), make([]int, n)
 		}
 		lo, hi := k*perBatch, min((k+1)*perBatch, n)
-		if lo < hi {
-			if err := decodeRecords(entry, body, pix[lo*ImageSize:hi*ImageSize], labels[lo:hi]); err != nil {
-				return nil, nil, err
-			}
+		if lo >= hi {
+			return nil
 		}
+		return decodeRecords(entry, body, pix[lo*ImageSize:hi*ImageSize], labels[lo:hi])
+	}
+	var visitErr error
+	err = archive.WalkTar(zr, func(name string, h *tar.Header, body io.Reader) error {
+		visitErr = visit(name, h, body)
+		return visitErr
+	})
+	switch {
+	case visitErr != nil:
+		return nil, nil, visitErr
+	case err != nil:
+		return nil, nil, fmt.Errorf("cifar: %s: reading tarball: %w", tarball, err)
 	}
 	// Read the rest of the gzip stream: this verifies its checksum.
 	if _, err := io.Copy(io.Discard, zr); err != nil {

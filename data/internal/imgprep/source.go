@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/dmmd/dmmd/data/internal/archive"
 )
 
 // MaxFileSize bounds the size of one image file.
@@ -152,32 +154,17 @@ func (s *Source) listTar(keep func(string) bool) error {
 		return err
 	}
 	defer f.Close()
-	return walkTar(f, func(name string, h *tar.Header, _ io.Reader) error {
+	var addErr error
+	err = archive.WalkTar(f, func(name string, h *tar.Header, _ io.Reader) error {
 		if keep(name) {
-			return s.add(name, fileMeta{})
+			addErr = s.add(name, fileMeta{})
 		}
-		return nil
+		return addErr
 	})
-}
-
-// walkTar calls fn for every regular file of the tar stream r.
-func walkTar(r io.Reader, fn func(name string, h *tar.Header, body io.Reader) error) error {
-	tr := tar.NewReader(r)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil && !errors.Is(err, tar.ErrInsecurePath) {
-			return fmt.Errorf("reading tar: %w", err)
-		}
-		if !h.FileInfo().Mode().IsRegular() {
-			continue
-		}
-		if err := fn(path.Clean(strings.TrimPrefix(h.Name, "./")), h, tr); err != nil {
-			return err
-		}
+	if err != nil && addErr == nil {
+		return fmt.Errorf("reading tar: %w", err)
 	}
+	return err
 }
 
 // Select replaces Names by names, which must be a subset of them.
@@ -253,23 +240,30 @@ func (s *Source) Each(fn func(i int, name string, b []byte) error) error {
 		return err
 	}
 	defer f.Close()
-	err = walkTar(f, func(name string, h *tar.Header, body io.Reader) error {
+	var visitErr error // errors of fn and of reading an entry name the entry
+	err = archive.WalkTar(f, func(name string, h *tar.Header, body io.Reader) error {
 		i, ok := index[name]
 		if !ok {
 			return nil
 		}
 		delete(index, name)
 		if h.Size > MaxFileSize {
-			return fmt.Errorf("%s: %d bytes, more than the %d-byte limit for one image", s.Display(name), h.Size, MaxFileSize)
+			visitErr = fmt.Errorf("%s: %d bytes, more than the %d-byte limit for one image", s.Display(name), h.Size, MaxFileSize)
+			return visitErr
 		}
 		b := make([]byte, h.Size)
 		if _, err := io.ReadFull(body, b); err != nil {
-			return fmt.Errorf("%s: %w", s.Display(name), err)
+			visitErr = fmt.Errorf("%s: %w", s.Display(name), err)
+			return visitErr
 		}
-		return fn(i, name, b)
+		visitErr = fn(i, name, b)
+		return visitErr
 	})
-	if err != nil {
-		return fmt.Errorf("%s: %w", s.Path, err)
+	switch {
+	case visitErr != nil:
+		return visitErr
+	case err != nil:
+		return fmt.Errorf("%s: reading tar: %w", s.Path, err)
 	}
 	for name := range index {
 		return fmt.Errorf("%s: entry %s vanished while reading (archive changed?)", s.Path, name)

@@ -80,6 +80,11 @@ func TestSourceErrors(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "junk.tar"), []byte(strings.Repeat("not a tar ", 100)), 0o644)
 	os.WriteFile(filepath.Join(dir, "junk.zip"), []byte("PK not a zip"), 0o644)
 	os.WriteFile(filepath.Join(dir, "a.rar"), nil, 0o644)
+	// A tar cut between two entries still parses as a smaller archive
+	// with archive/tar alone.
+	writeTar(t, filepath.Join(dir, "full.tar"), []entry{{"a.png", []byte("A")}, {"b.png", []byte("B")}})
+	full, _ := os.ReadFile(filepath.Join(dir, "full.tar"))
+	os.WriteFile(filepath.Join(dir, "cut.tar"), full[:1024], 0o644)
 	cases := []struct {
 		path, want string
 	}{
@@ -88,6 +93,7 @@ func TestSourceErrors(t *testing.T) {
 		{filepath.Join(dir, "junk.tar"), "junk.tar"},
 		{filepath.Join(dir, "junk.zip"), "junk.zip"},
 		{filepath.Join(dir, "a.rar"), "not a folder, .zip or .tar"},
+		{filepath.Join(dir, "cut.tar"), "cut.tar: reading tar: unexpected end of archive"},
 	}
 	for _, c := range cases {
 		_, err := OpenSource("test", c.path, nil)
