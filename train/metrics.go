@@ -149,6 +149,10 @@ func writeFileAtomic(path string, b []byte) error {
 		return fmt.Errorf("train: %w", err)
 	}
 	defer os.Remove(tmp.Name()) // no-op after the rename
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("train: %w", err)
+	}
 	if _, err := tmp.Write(b); err != nil {
 		tmp.Close()
 		return fmt.Errorf("train: writing %s: %w", tmp.Name(), err)

@@ -170,7 +170,7 @@ func ours(name string) bool {
 	case name == checkpoints.ConfigName, name == checkpoints.LatestName, name == MetricsName,
 		name == LossChartName, name == samplesDir:
 		return true
-	case strings.HasPrefix(name, "ckpt-") && strings.HasSuffix(name, ".safetensors"):
+	case (strings.HasPrefix(name, "ckpt-") || strings.HasPrefix(name, "embeddings-")) && strings.HasSuffix(name, ".safetensors"):
 		return true
 	case strings.HasPrefix(name, "."): // our temporary files
 		return true
