@@ -108,10 +108,10 @@ var datasetDefaults = map[string]struct {
 	steps  int64
 	flip   bool
 }{
-	datasets.CIFAR10: {"small", 200000, true},
-	datasets.CelebA64:  {"small", 200000, true},
-	datasets.MNIST:   {"small", 20000, false},
-	datasets.Folder:  {"small", 100000, false},
+	datasets.CIFAR10:  {"small", 200000, true},
+	datasets.CelebA64: {"small", 200000, true},
+	datasets.MNIST:    {"small", 20000, false},
+	datasets.Folder:   {"small", 100000, false},
 }
 
 // DefaultConfig returns the defaults for a dataset: the measured settings of ../shared/notes/dmmd.md (Adam 3e-4 with

@@ -17,9 +17,9 @@ const MetricsName = "metrics.jsonl"
 // Record is one line of metrics.jsonl.
 type Record struct {
 	Step          int64   `json:"step"`
-	Time          float64 `json:"time"` // seconds since the Unix epoch when the step finished
+	Time          float64 `json:"time"`    // seconds since the Unix epoch when the step finished
 	Elapsed       float64 `json:"elapsed"` // training seconds in this process
-	T             float64 `json:"t"`    // the level of this step
+	T             float64 `json:"t"`       // the level of this step
 	Loss          float64 `json:"loss"`
 	MMD2          float64 `json:"mmd2"`
 	L2            float64 `json:"l2"`
