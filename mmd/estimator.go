@@ -10,16 +10,20 @@ func rowBlock(n, d int) int {
 // k(x_i, x_i).
 func withinSums(k Kernel, x Points) (upper, diag float64) {
 	n := x.Len()
-	upper = blockSum(n, rowBlock(n, x.Dim), func(lo, hi int) float64 {
-		var s float64
-		for i := lo; i < hi; i++ {
-			xi := x.Row(i)
-			for j := i + 1; j < n; j++ {
-				s += k.Eval(xi, x.Row(j))
+	if gk, ok := k.(gramKernel); ok && x.Dim >= gemmMinDim {
+		upper = pairSumGram(gk, x, x, true)
+	} else {
+		upper = blockSum(n, rowBlock(n, x.Dim), func(lo, hi int) float64 {
+			var s float64
+			for i := lo; i < hi; i++ {
+				xi := x.Row(i)
+				for j := i + 1; j < n; j++ {
+					s += k.Eval(xi, x.Row(j))
+				}
 			}
-		}
-		return s
-	})
+			return s
+		})
+	}
 	for i := range n {
 		xi := x.Row(i)
 		diag += k.Eval(xi, xi)
@@ -29,6 +33,9 @@ func withinSums(k Kernel, x Points) (upper, diag float64) {
 
 // crossSum returns the sum of k(x_i, y_j) over all i, j.
 func crossSum(k Kernel, x, y Points) float64 {
+	if gk, ok := k.(gramKernel); ok && x.Dim >= gemmMinDim {
+		return pairSumGram(gk, x, y, false)
+	}
 	m := y.Len()
 	return blockSum(x.Len(), rowBlock(m, x.Dim), func(lo, hi int) float64 {
 		var s float64

@@ -149,18 +149,26 @@ func TestEstimatorsMatchNaive(t *testing.T) {
 // gives bit-identical results whatever the number of cores.
 func TestEstimatorDeterministicAcrossCores(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	x, y := randPoints(r, 700, 3, 0), randPoints(r, 600, 3, 0.1)
-	k := Gaussian{Sigma: 1}
-	prev := runtime.GOMAXPROCS(1)
-	one, err := MMD2Unbiased(k, x, y)
-	runtime.GOMAXPROCS(max(4, prev))
-	many, err2 := MMD2Unbiased(k, x, y)
-	runtime.GOMAXPROCS(prev)
-	if err != nil || err2 != nil {
-		t.Fatal(err, err2)
-	}
-	if one != many {
-		t.Errorf("1 core %.17g != several cores %.17g", one, many)
+	for _, d := range []int{3, 40} {
+		x, y := randPoints(r, 700, d, 0), randPoints(r, 600, d, 0.1)
+		k := Gaussian{Sigma: 1}
+		prev := runtime.GOMAXPROCS(1)
+		one, err := MMD2Unbiased(k, x, y)
+		w1, _ := NewWitness(k, y, x)
+		g1, _ := w1.Grads(x)
+		runtime.GOMAXPROCS(max(4, prev))
+		many, err2 := MMD2Unbiased(k, x, y)
+		g2, _ := w1.Grads(x)
+		runtime.GOMAXPROCS(prev)
+		if err != nil || err2 != nil {
+			t.Fatal(err, err2)
+		}
+		if one != many {
+			t.Errorf("d=%d: 1 core %.17g != several cores %.17g", d, one, many)
+		}
+		if maxAbsDiff(g1.Data, g2.Data) != 0 {
+			t.Errorf("d=%d: witness gradients depend on the number of cores", d)
+		}
 	}
 }
 
@@ -229,5 +237,32 @@ func TestPointsFromRows(t *testing.T) {
 	c.Data[0] = 9
 	if p.Data[0] != 1 {
 		t.Error("Clone shares storage")
+	}
+}
+
+// TestEstimatorsMatchNaiveHighDim covers the matrix-product path used from
+// dimension 8, for every kernel.
+func TestEstimatorsMatchNaiveHighDim(t *testing.T) {
+	r := rand.New(rand.NewPCG(27, 28))
+	for _, d := range []int{gemmMinDim, 40} {
+		x, y := randPoints(r, 150, d, 0), randPoints(r, 140, d, 0.2)
+		for _, k := range []Kernel{Gaussian{Sigma: 4}, IMQ{C: 1, Beta: -0.5}, MixedRQ{}, MixedRQ{Linear: true}, Linear{}, KIDKernel()} {
+			for _, unbiased := range []bool{false, true} {
+				est := MMD2Biased
+				if unbiased {
+					est = MMD2Unbiased
+				}
+				got, err := est(k, x, y)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// The three sums are of size ~n^2 k; compare at that scale.
+				want := naiveMMD2(k, x, y, unbiased)
+				scale := math.Max(1, math.Abs(k.Eval(x.Row(0), x.Row(0))))
+				if math.Abs(got-want) > 1e-12*scale {
+					t.Errorf("d=%d %v unbiased=%v: got %.15g, naive %.15g", d, k, unbiased, got, want)
+				}
+			}
+		}
 	}
 }
