@@ -104,7 +104,8 @@ type StudentTeacherRun struct {
 	// Valid is the validation loss (1/2) mean_x (y(x) - yhat(x))^2, the
 	// quantity the public code reports; MMD^2 is twice it.
 	Valid []float64 `json:"valid_loss"`
-	// Train is the mean minibatch training loss of each evaluated epoch.
+	// Train is the mean minibatch training loss of each evaluated epoch (at
+	// epoch 0, the loss on the whole training set).
 	Train      []float64 `json:"train_loss"`
 	FinalValid float64   `json:"final_valid_loss"`
 	BestValid  float64   `json:"best_valid_loss"`
@@ -290,14 +291,14 @@ func (nt *net) loss(x, y []float64, rows int, w *stWork, yhat []float64) float64
 	return s / (2 * float64(rows))
 }
 
-// evalValid returns the validation loss in chunks of chunk rows.
-func (pr *stProblem) evalValid(w *stWork, chunk int, yhat []float64) float64 {
+// evalLoss returns the loss of the student on the inputs x (n of them) with
+// targets y, in chunks of the work buffers' size.
+func (pr *stProblem) evalLoss(x, y []float64, w *stWork, yhat []float64) float64 {
 	var s float64
-	d := pr.student.d
-	n := len(pr.yValid)
+	d, n, chunk := pr.student.d, len(y), len(yhat)
 	for lo := 0; lo < n; lo += chunk {
 		rows := min(chunk, n-lo)
-		s += pr.student.loss(pr.xValid[lo*d:], pr.yValid[lo:], rows, w, yhat) * float64(rows)
+		s += pr.student.loss(x[lo*d:], y[lo:], rows, w, yhat) * float64(rows)
 	}
 	return s / float64(n)
 }
@@ -355,7 +356,7 @@ func runInto(c StudentTeacherConfig, run *StudentTeacherRun, mu sync.Locker, pro
 	shuffle := rand.New(rand.NewPCG(c.Seed, 3))
 	noiseRNG := rand.New(rand.NewPCG(c.Seed, 4))
 	record := func(epoch int, train float64) {
-		v := pr.evalValid(w, c.Batch, yhat)
+		v := pr.evalLoss(pr.xValid, pr.yValid, w, yhat)
 		mu.Lock()
 		defer mu.Unlock()
 		run.WallSeconds = time.Since(start).Seconds()
@@ -376,7 +377,7 @@ func runInto(c StudentTeacherConfig, run *StudentTeacherRun, mu sync.Locker, pro
 		}
 	}
 	steps := c.Train / c.Batch
-	record(0, st.loss(pr.xTrain, pr.yTrain, min(c.Train, c.Batch), w, yhat))
+	record(0, pr.evalLoss(pr.xTrain, pr.yTrain, w, yhat))
 	for epoch := 0; epoch < c.Epochs && !run.Diverged; epoch++ {
 		beta := 0.0
 		if c.Noise != nil {
