@@ -106,7 +106,10 @@ func decadeRange(p *plot.Plot) {
 func PlotStudentTeacher(s *StudentTeacherSummary, path string) error {
 	p := plot.New()
 	c := s.Config
-	p.Title.Text = fmt.Sprintf("Student-teacher MMD flow: d=%d, N=%d particles, %d seed(s)", c.Dim, c.Particles, len(s.WithoutNoise))
+	p.Title.Text = fmt.Sprintf("Student-teacher MMD flow: d=%d, N=%d particles, %d epochs, seeds %v", c.Dim, c.Particles, c.Epochs, s.Seeds)
+	if !s.Complete {
+		p.Title.Text += fmt.Sprintf(" (partial: %d done)", s.SeedsDone)
+	}
 	p.X.Label.Text = "epoch"
 	p.Y.Label.Text = "validation loss (1/2) mean (y - yhat)^2"
 	logY(p)
