@@ -57,7 +57,7 @@ func TestHelpListsEveryFlag(t *testing.T) {
 		"toy": {"out", "target", "modes", "radius", "spread", "targets", "particles", "init-mean", "init-std",
 			"kernel", "step", "steps", "noise", "eval-every", "frames", "gif-frames", "gif-delay", "seed"},
 		"student-teacher": {"out", "dim", "hidden", "particles", "train", "valid", "batch", "epochs", "step",
-			"noise", "student-mean", "student-std", "teacher-std", "eval-every", "seeds", "log-every"},
+			"noise", "student-mean", "student-std", "teacher-std", "eval-every", "seeds", "log-every", "replot"},
 	}
 	for cmd, names := range flags {
 		code, _, help := runArgs(cmd, "-h")
@@ -148,5 +148,17 @@ func TestStudentTeacherWritesOutputs(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "student_teacher.png")); err != nil {
 		t.Error(err)
+	}
+	// -replot redraws the chart from the summary.
+	re := filepath.Join(t.TempDir(), "re")
+	if code, stdout, stderr := runArgs("student-teacher", "-replot", filepath.Join(dir, "student_teacher.json"), "-out", re); code != 0 ||
+		!strings.Contains(stdout, "student_teacher.png") {
+		t.Errorf("-replot: exit %d, %s %s", code, stdout, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(re, "student_teacher.png")); err != nil {
+		t.Error(err)
+	}
+	if code, _, _ := runArgs("student-teacher", "-replot", filepath.Join(re, "student_teacher.png")); code != 2 {
+		t.Errorf("-replot of a PNG: exit %d, want 2", code)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -55,9 +56,13 @@ func runStudentTeacher(args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&c.TeacherStd, "teacher-std", def.TeacherStd, "std of the teacher weights")
 	fs.IntVar(&c.EvalEvery, "eval-every", def.EvalEvery, "epochs between validation evaluations")
 	seedList := fs.String("seeds", "1,2,3", "comma-separated seeds; each is run with and without noise")
+	replot := fs.String("replot", "", "only redraw -out/student_teacher.png from this student_teacher.json (e.g. of an interrupted run); other flags are ignored")
 	logEvery := fs.Int("log-every", 500, "print progress and save partial results every this many epochs (0: only at the end of each run, quietly)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *replot != "" {
+		return replotStudentTeacher(*replot, *out, stdout)
 	}
 	seeds, err := parseSeeds(*seedList)
 	if err != nil {
@@ -126,5 +131,28 @@ func runStudentTeacher(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "  mean: %.6g with noise, %.6g without; noise lower on %d of %d seeds\n",
 		s.MeanFinalNoise, s.MeanFinalNoNoise, s.NoiseWins, len(seeds))
 	fmt.Fprintf(stdout, "wrote %s and %s\n", pngPath, jsonPath)
+	return nil
+}
+
+func replotStudentTeacher(summary, out string, stdout io.Writer) error {
+	b, err := os.ReadFile(summary)
+	if err != nil {
+		return err
+	}
+	var s experiments.StudentTeacherSummary
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("%w: -replot %s: %v", errUsage, summary, err)
+	}
+	if s.Experiment != "student-teacher" || len(s.WithNoise) == 0 || len(s.WithoutNoise) == 0 {
+		return usageErr("-replot %s: not a student-teacher summary with runs", summary)
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	png := filepath.Join(out, "student_teacher.png")
+	if err := experiments.PlotStudentTeacher(&s, png); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s\n", png)
 	return nil
 }
