@@ -173,3 +173,58 @@ func sampleIndices(n, k int, rng *rand.Rand) []int {
 	}
 	return out
 }
+
+// TestFloat32MatchesFloat64 runs the same step in float32 (the training dtype, with the fast sigmoid) and float64
+// and compares the loss terms and every gradient tensor.
+func TestFloat32MatchesFloat64(t *testing.T) {
+	c64 := tinyConfig(t, 16, 3, "flatten")
+	p64 := randomParams(t, c64, 21)
+	c32 := c64
+	c32.DType = "float32"
+	p32, _ := NewParams(c32)
+	for i := range p64.Specs() {
+		if err := p32.SetFloat64s(i, p64.Float64s(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Round the float64 parameters to float32 values so both start from the same point.
+	for i := range p64.Specs() {
+		p64.SetFloat64s(i, p32.Float64s(i))
+	}
+	const batch = 6
+	s64, err := NewTrainStep(p64, batch, DefaultLoss())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s32, err := NewTrainStep(p32, batch, DefaultLoss())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(4, 5))
+	n := batch * c64.InputSize()
+	x, y := randomImages(n, rng), randomImages(n, rng)
+	a, err := s64.Run(x, y, 0.25)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := s32.Run(x, y, 0.25)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range [][3]float64{{a.Loss, b.Loss, 0}, {a.MMD2, b.MMD2, 0}, {a.GradPenalty, b.GradPenalty, 0}, {a.GradNorm, b.GradNorm, 0}} {
+		if math.Abs(v[0]-v[1]) > 1e-4*math.Max(1, math.Abs(v[0])) {
+			t.Errorf("float32 %v vs float64 %v", v[1], v[0])
+		}
+	}
+	for i, spec := range p64.Specs() {
+		g64, g32 := s64.Grads().Float64s(i), s32.Grads().Float64s(i)
+		var num, den float64
+		for j := range g64 {
+			num += (g64[j] - g32[j]) * (g64[j] - g32[j])
+			den += g64[j] * g64[j]
+		}
+		if math.Sqrt(num) > 1e-3*math.Sqrt(den)+1e-9 {
+			t.Errorf("%s: float32 gradient differs by %.3g relative", spec.Name, math.Sqrt(num/den))
+		}
+	}
+}

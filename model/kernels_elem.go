@@ -17,6 +17,15 @@ func sigmoid(x float64) float64 {
 //	dsilu(x)  = s (1 + x (1 - s))           (the first derivative)
 //	d2silu(x) = s (1 - s) (2 + x (1 - 2 s))  (the second derivative)
 func siluKernel[T num](x, y []T) {
+	if x32, ok := any(x).([]float32); ok {
+		y32 := any(y).([]float32)
+		parallelFor(len(x), 8, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				y32[i] = x32[i] * sigmoid32(x32[i])
+			}
+		})
+		return
+	}
 	parallelFor(len(x), 20, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			v := float64(x[i])
@@ -27,6 +36,17 @@ func siluKernel[T num](x, y []T) {
 
 // siluBackKernel writes out = g * dsilu(x).
 func siluBackKernel[T num](g, x, out []T) {
+	if x32, ok := any(x).([]float32); ok {
+		g32, o32 := any(g).([]float32), any(out).([]float32)
+		parallelFor(len(x), 8, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				v := x32[i]
+				s := sigmoid32(v)
+				o32[i] = g32[i] * s * (1 + v*(1-s))
+			}
+		})
+		return
+	}
 	parallelFor(len(x), 20, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			v := float64(x[i])
@@ -38,6 +58,17 @@ func siluBackKernel[T num](g, x, out []T) {
 
 // siluBack2Kernel writes out = a * g * d2silu(x), with d2silu the second derivative of SiLU.
 func siluBack2Kernel[T num](a, g, x, out []T) {
+	if x32, ok := any(x).([]float32); ok {
+		a32, g32, o32 := any(a).([]float32), any(g).([]float32), any(out).([]float32)
+		parallelFor(len(x), 10, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				v := x32[i]
+				s := sigmoid32(v)
+				o32[i] = a32[i] * g32[i] * s * (1 - s) * (2 + v*(1-2*s))
+			}
+		})
+		return
+	}
 	parallelFor(len(x), 25, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			v := float64(x[i])
