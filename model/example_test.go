@@ -51,7 +51,7 @@ func ExampleWitness() {
 		return
 	}
 	z := make([]float32, 3*cfg.InputSize()) // 3 particles; any count up to the batch size
-	dir := make([]float32, cfg.FeatureDim)   // m_P - m_Q, shared by all particles
+	dir := make([]float32, cfg.FeatureDim)  // m_P - m_Q, shared by all particles
 	dir[0] = 1
 	grad := make([]float32, len(z))
 	if err := w.Grad(z, 0.1, dir, grad); err != nil {
