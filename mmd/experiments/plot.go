@@ -123,19 +123,26 @@ func PlotStudentTeacher(s *StudentTeacherSummary, path string) error {
 		{s.WithNoise, colorNoise, "noise injection " + s.Noise},
 	}
 	for _, g := range groups {
+		// Thin lines for every run when there are several (finished or
+		// not), a thick one for the mean of the finished runs.
 		var xs [][]int
 		var ys [][]float64
 		for _, r := range g.runs {
-			if len(g.runs) > 1 {
+			if len(g.runs) > 1 || !r.Done {
 				if err := addLine(p, curve(r.Epochs, r.Valid), faded(g.col), vg.Points(0.7), ""); err != nil {
 					return err
 				}
 			}
-			xs, ys = append(xs, r.Epochs), append(ys, r.Valid)
+			if r.Done {
+				xs, ys = append(xs, r.Epochs), append(ys, r.Valid)
+			}
 		}
 		label := g.label
-		if len(g.runs) > 1 {
-			label += " (mean)"
+		switch {
+		case len(ys) == 0:
+			continue
+		case len(g.runs) > 1:
+			label += fmt.Sprintf(" (mean of %d)", len(ys))
 		}
 		if err := addLine(p, meanCurve(xs, ys), g.col, vg.Points(2), label); err != nil {
 			return err
