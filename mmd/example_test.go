@@ -113,3 +113,19 @@ func ExampleParseKernel() {
 	// polynomial(degree=3, gamma=1/d, coef0=1)
 	// mmd: gaussian kernel: sigma = -1, need a positive finite width: invalid parameter
 }
+
+func ExampleParseNoise() {
+	s, err := mmd.ParseNoise("halve:1,1000") // the student-teacher schedule of Arbel et al.
+	if err != nil {
+		panic(err)
+	}
+	for _, n := range []int{0, 999, 1000, 2500, 9999} {
+		fmt.Printf("beta_%d = %g\n", n, s.Level(n))
+	}
+	// Output:
+	// beta_0 = 1
+	// beta_999 = 1
+	// beta_1000 = 0.5
+	// beta_2500 = 0.25
+	// beta_9999 = 0.001953125
+}
