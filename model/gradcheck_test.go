@@ -74,9 +74,12 @@ func TestTrainStepGradient(t *testing.T) {
 		{8, 3, "flatten", LossConfig{}, 1},
 		{8, 3, "flatten", LossConfig{LambdaL2: 1}, 1},
 		{8, 3, "flatten", LossConfig{LambdaGrad: 1}, 12},
+		// The penalty at interpolates between the batches.
+		{8, 3, "flatten", LossConfig{LambdaL2: 0.1, LambdaGrad: 10, PenaltyAt: PenaltyAtInterp}, 12},
+		{16, 1, "mean", LossConfig{LambdaGrad: 1, PenaltyAt: PenaltyAtInterp}, 12},
 	} {
-		t.Run(fmt.Sprintf("%dx%dx%d-%s-l2=%g-grad=%g-head=%g", tc.ch, tc.size, tc.size, tc.pool,
-			tc.lc.LambdaL2, tc.lc.LambdaGrad, tc.headScale), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%dx%dx%d-%s-l2=%g-grad=%g-at=%s-head=%g", tc.ch, tc.size, tc.size, tc.pool,
+			tc.lc.LambdaL2, tc.lc.LambdaGrad, tc.lc.PenaltyAt, tc.headScale), func(t *testing.T) {
 			cfg := tinyConfig(t, tc.size, tc.ch, tc.pool)
 			p := randomParams(t, cfg, 7)
 			hw := p.Index("head.weight")
@@ -95,6 +98,9 @@ func TestTrainStepGradient(t *testing.T) {
 			rng := rand.New(rand.NewPCG(1, 2))
 			fillNormal(s.x, rng, 1)
 			fillNormal(s.y, rng, 0.5)
+			if s.z != nil {
+				fillNormal(s.z, rng, 0.7)
+			}
 			const level = 0.3
 			st, err := s.runStats(level)
 			if err != nil {

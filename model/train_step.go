@@ -11,14 +11,29 @@ import (
 // LossConfig weighs the DMMD critic loss -MMD_u^2 + LambdaL2 F_l2 + LambdaGrad F_grad.
 type LossConfig struct {
 	LambdaL2   float64 `json:"lambda_l2"`   // weight of F_l2 = mean of f_t^2 over both batches
-	LambdaGrad float64 `json:"lambda_grad"` // weight of F_grad = mean_i (||grad_z f_t(x_t^i)|| - 1)^2
+	LambdaGrad float64 `json:"lambda_grad"` // weight of F_grad = mean_i (||grad_z f_t(z_i)|| - 1)^2
+	// PenaltyAt is where F_grad reads the witness gradient: "xt" (the noisy points, the seed's choice; also
+	// when empty) or "interp" (points z_i = u_i x_t^i + (1 - u_i) y^i on the segments between the two batches,
+	// as in WGAN-GP; the caller draws them and passes them to RunAt).
+	PenaltyAt string `json:"penalty_at,omitempty"`
 }
 
+// Penalty point choices for LossConfig.PenaltyAt.
+const (
+	PenaltyAtXT     = "xt"
+	PenaltyAtInterp = "interp"
+)
+
+func (l LossConfig) interp() bool { return l.PenaltyAt == PenaltyAtInterp }
+
 // DefaultLoss is the measured default of ../shared/notes/dmmd.md: lambda_l2 = 0.1, lambda_grad = 10.
-func DefaultLoss() LossConfig { return LossConfig{LambdaL2: 0.1, LambdaGrad: 10} }
+func DefaultLoss() LossConfig { return LossConfig{LambdaL2: 0.1, LambdaGrad: 10, PenaltyAt: PenaltyAtXT} }
 
 // Validate rejects negative or non-finite weights.
 func (l LossConfig) Validate() error {
+	if l.PenaltyAt != "" && l.PenaltyAt != PenaltyAtXT && l.PenaltyAt != PenaltyAtInterp {
+		return fmt.Errorf("%w: penalty points %q (want xt or interp)", ErrConfig, l.PenaltyAt)
+	}
 	for _, v := range []float64{l.LambdaL2, l.LambdaGrad} {
 		if !(v >= 0) || math.IsInf(v, 0) {
 			return fmt.Errorf("%w: loss weights must be finite and >= 0, got lambda_l2 %v, lambda_grad %v",
@@ -33,8 +48,8 @@ type Stats struct {
 	Loss        float64 `json:"loss"`         // -MMD2 + LambdaL2 L2 + LambdaGrad GradPenalty
 	MMD2        float64 `json:"mmd2"`         // unbiased linear-kernel MMD^2 between phi(x_t) and phi(y)
 	L2          float64 `json:"l2"`           // mean of f_t^2 over both batches
-	GradPenalty float64 `json:"grad_penalty"` // mean of (||grad_z f_t|| - 1)^2 at the noisy points
-	GradNorm    float64 `json:"grad_norm"`    // mean of ||grad_z f_t|| at the noisy points
+	GradPenalty float64 `json:"grad_penalty"` // mean of (||grad_z f_t|| - 1)^2 at the penalty points
+	GradNorm    float64 `json:"grad_norm"`    // mean of ||grad_z f_t|| at the penalty points
 }
 
 // gradNormEps keeps sqrt differentiable should a witness gradient vanish exactly.
@@ -45,8 +60,8 @@ const gradNormEps = 1e-12
 // documentation), so the parameter gradient needs a single reverse pass.
 type TrainStep struct {
 	*compiled
-	lc    LossConfig
-	x, y  *tensor.Dense
+	lc      LossConfig
+	x, y, z *tensor.Dense // z: the penalty points (PenaltyAt interp only)
 	grads *Params
 	outs  [5]G.Value // loss, mmd2, l2, penalty, grad norm
 }
@@ -108,6 +123,14 @@ func (s *TrainStep) build() error {
 	if e.err != nil {
 		return e.err
 	}
+	if s.lc.interp() {
+		// The penalty reads the gradient at separate points: one more forward pass there, then the VJP.
+		var z *G.Node
+		z, s.z = b.input("z", s.batch, cfg.Channels, cfg.ImageSize, cfg.ImageSize)
+		if _, tr, err = b.forward(z, ts); err != nil {
+			return err
+		}
+	}
 	gz, err := b.inputVJP(tr, gflat)
 	if err != nil {
 		return err
@@ -145,17 +168,37 @@ func (e *errNodes) op(n *G.Node, err error) *G.Node {
 }
 
 // Run computes the loss at level t for the noisy batch xt and the clean batch y (each Batch*InputSize values),
-// leaving the gradient in Grads.
+// leaving the gradient in Grads. With PenaltyAt interp use RunAt.
 func (s *TrainStep) Run(xt, y []float32, t float64) (Stats, error) {
+	if s.lc.interp() {
+		return Stats{}, fmt.Errorf("model: TrainStep: the penalty is at interpolates: call RunAt with the points")
+	}
+	return s.run3(xt, y, nil, t)
+}
+
+// RunAt is Run with the gradient penalty read at the points z (PenaltyAt interp), typically
+// z_i = u_i x_t^i + (1 - u_i) y^i with u_i ~ U[0, 1].
+func (s *TrainStep) RunAt(xt, y, z []float32, t float64) (Stats, error) {
+	if !s.lc.interp() {
+		return Stats{}, fmt.Errorf("model: TrainStep: penalty points given, but the penalty is at x_t")
+	}
+	return s.run3(xt, y, z, t)
+}
+
+func (s *TrainStep) run3(xt, y, z []float32, t float64) (Stats, error) {
 	want := s.batch * s.cfg.InputSize()
-	if len(xt) != want || len(y) != want {
-		return Stats{}, fmt.Errorf("model: TrainStep: got %d noisy and %d clean values, want %d each", len(xt), len(y), want)
+	if len(xt) != want || len(y) != want || (s.z != nil && len(z) != want) {
+		return Stats{}, fmt.Errorf("model: TrainStep: got %d noisy, %d clean and %d penalty-point values, want %d each",
+			len(xt), len(y), len(z), want)
 	}
 	if err := checkLevel(t); err != nil {
 		return Stats{}, err
 	}
 	setImages(s.x, xt, s.cfg.InputSize())
 	setImages(s.y, y, s.cfg.InputSize())
+	if s.z != nil {
+		setImages(s.z, z, s.cfg.InputSize())
+	}
 	return s.runStats(t)
 }
 

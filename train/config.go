@@ -129,7 +129,7 @@ func DefaultConfig(dataset string) (Config, error) {
 		FolderSize: 32,
 		Flip:       d.flip,
 		Preset:     d.preset,
-		Loss:       model.DefaultLoss(),
+		Loss:       defaultLoss(),
 		Sched:      diffusion.Default(),
 		TDist:      diffusion.TQuad.String(),
 		Adam:       model.DefaultAdam(),
@@ -140,6 +140,17 @@ func DefaultConfig(dataset string) (Config, error) {
 		Run:        RunSettings{CkptEvery: 1000, CkptInterval: Duration(10 * time.Minute), Keep: 3, LogEvery: 50},
 		Sample:     SampleSettings{Every: 0, Particles: 64},
 	}, nil
+}
+
+// defaultLoss is the model's default loss with the gradient penalty at interpolates between x_t and y: with the
+// penalty only at x_t the witness gradient is shaped only on the noisy batch, and the sampler's particles, which
+// travel between the two distributions, drift off it (measured: on 16x16 blobs after 1,500 steps of the tiny
+// preset, the exact flow's pixel-space MMD^2 to held-out data is 0.51 with x_t, 0.14 with interpolates, noise 0.57;
+// the witness gradient at x_t points toward the clean image with cosine 0.22 vs 0.66 at t = 1).
+func defaultLoss() model.LossConfig {
+	l := model.DefaultLoss()
+	l.PenaltyAt = model.PenaltyAtInterp
+	return l
 }
 
 // Validate checks every setting that does not need the data.
@@ -223,6 +234,12 @@ var settings = []setting{
 	{"beta-min", true, func(c *Config) any { return c.Sched.BetaMin }},
 	{"beta-max", true, func(c *Config) any { return c.Sched.BetaMax }},
 	{"tdist", true, func(c *Config) any { return c.TDist }},
+	{"penalty-at", true, func(c *Config) any {
+		if c.Loss.PenaltyAt == "" {
+			return model.PenaltyAtXT
+		}
+		return c.Loss.PenaltyAt
+	}},
 	{"steps", false, func(c *Config) any { return c.Steps }},
 	{"lr", false, func(c *Config) any { return c.Adam.LR }},
 	{"beta1", false, func(c *Config) any { return c.Adam.Beta1 }},
@@ -308,6 +325,8 @@ func applyOne(dst, src *Config, name string) bool {
 		dst.Sched.BetaMax = src.Sched.BetaMax
 	case "tdist":
 		dst.TDist = src.TDist
+	case "penalty-at":
+		dst.Loss.PenaltyAt = src.Loss.PenaltyAt
 	case "steps":
 		dst.Steps = src.Steps
 	case "lr":

@@ -72,6 +72,7 @@ type trainer struct {
 	critic  *model.Critic // EMA critic for sample grids, built on first use
 
 	y, x0, xt []float32
+	z         []float32 // penalty points (PenaltyAt interp)
 	lastCkpt  string
 	lastSaved int64
 	lastTime  time.Time
@@ -309,6 +310,9 @@ func (t *trainer) build(loaded *checkpoints.Loaded, resumed bool) error {
 	}
 	n := c.Batch * c.Model.InputSize()
 	t.y, t.x0, t.xt = make([]float32, n), make([]float32, n), make([]float32, n)
+	if c.Loss.PenaltyAt == model.PenaltyAtInterp {
+		t.z = make([]float32, n)
+	}
 	return nil
 }
 
@@ -330,10 +334,17 @@ func (t *trainer) loop(ctx context.Context, res Result) (Result, error) {
 		level := t.sched.SampleT(t.tdist, t.rng)
 		data.Batch(t.ds, t.st.sampler, t.y, c.Batch)
 		data.Batch(t.ds, t.st.sampler, t.x0, c.Batch)
-		if err := t.sched.Noise(t.xt, t.x0, level, t.rng); err != nil {
+		err := t.sched.Noise(t.xt, t.x0, level, t.rng)
+		if err != nil {
 			return res, err
 		}
-		stats, err := t.step.Run(t.xt, t.y, level)
+		var stats model.Stats
+		if t.z != nil {
+			t.interpolate()
+			stats, err = t.step.RunAt(t.xt, t.y, t.z, level)
+		} else {
+			stats, err = t.step.Run(t.xt, t.y, level)
+		}
 		if err != nil {
 			return res, fmt.Errorf("train: step %d: %w", t.st.step+1, err)
 		}
@@ -387,6 +398,18 @@ func (t *trainer) loop(ctx context.Context, res Result) (Result, error) {
 	t.rep.finish()
 	t.logf("done: %d steps; last checkpoint %s", t.st.step, t.lastCkpt)
 	return res, nil
+}
+
+// interpolate draws the penalty points z_i = u_i x_t^i + (1 - u_i) y^i, u_i ~ U[0, 1].
+func (t *trainer) interpolate() {
+	size := t.cfg.Model.InputSize()
+	for i := 0; i < t.cfg.Batch; i++ {
+		u := float32(t.rng.Float64())
+		xt, y, z := t.xt[i*size:(i+1)*size], t.y[i*size:(i+1)*size], t.z[i*size:(i+1)*size]
+		for j := range z {
+			z[j] = u*xt[j] + (1-u)*y[j]
+		}
+	}
 }
 
 func (t *trainer) record(st model.Stats, level, pgn float64, start time.Time) Record {

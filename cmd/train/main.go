@@ -111,6 +111,7 @@ func run(args []string, stderr io.Writer) int {
 		betaMin   = fs.Float64("beta-min", d.Sched.BetaMin, "VP schedule beta(0)")
 		betaMax   = fs.Float64("beta-max", d.Sched.BetaMax, "VP schedule beta(1)")
 		tdist     = fs.String("tdist", d.TDist, "training level distribution: uniform, or quad (t = tmin + (1-tmin) u^2)")
+		penAt     = fs.String("penalty-at", d.Loss.PenaltyAt, "where the gradient penalty reads grad f: xt (the noisy points) or interp (between x_t and y, as WGAN-GP)")
 		seed      = fs.Uint64("seed", d.Seed, "seed of the initialisation, the data order and the noise")
 		keep      = fs.Int("keep", d.Run.Keep, "keep the newest N checkpoints")
 		logEvery  = fs.Int("log-every", d.Run.LogEvery, "print a progress line every N steps when stderr is not a terminal")
@@ -153,7 +154,7 @@ func run(args []string, stderr io.Writer) int {
 	given.MNISTPad32, given.CelebACrop, given.FolderSize, given.Flip = *pad32, *crop, *folderSz, *flip
 	given.Preset, given.Steps, given.Batch, given.Seed = *preset, *steps, *batch, *seed
 	given.Adam.LR, given.Adam.Beta1, given.Adam.Beta2, given.EMA = *lr, *beta1, *beta2, *ema
-	given.Loss.LambdaGrad, given.Loss.LambdaL2 = *lgrad, *ll2
+	given.Loss.LambdaGrad, given.Loss.LambdaL2, given.Loss.PenaltyAt = *lgrad, *ll2, *penAt
 	given.Sched.TMin, given.Sched.BetaMin, given.Sched.BetaMax, given.TDist = *tmin, *betaMin, *betaMax, *tdist
 	given.Run.CkptEvery, given.Run.CkptInterval = ck.steps, train.Duration(ck.interval)
 	given.Run.Keep, given.Run.LogEvery = *keep, *logEvery

@@ -1,0 +1,365 @@
+// Command sample turns a DMMD checkpoint into images with the noise-adaptive MMD gradient flow: a sample grid,
+// or a flat folder of PNGs that pytorch-fid and clean-fid read as they are. It also exports preprocessed real
+// images in the same format for reference statistics.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/dmmd/dmmd/checkpoints"
+	"github.com/dmmd/dmmd/data"
+	"github.com/dmmd/dmmd/data/datasets"
+	"github.com/dmmd/dmmd/diffusion"
+	"github.com/dmmd/dmmd/model"
+	"github.com/dmmd/dmmd/sample"
+	"github.com/dmmd/dmmd/train"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+type flags struct {
+	ckpt, dataset, dataPath, dataCache string
+	embedN                             int
+	embedSeed                          uint64
+	grid, out, shard                   string
+	gridN, scale, n                    int
+	exportReal                         bool
+	flow, etaSchedule, spacing, clip   string
+	opt                                sample.Options
+}
+
+func run(ctx context.Context, args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("sample", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f flags
+	def := sample.DefaultOptions(sample.Exact, 3*32*32)
+	fs.StringVar(&f.ckpt, "ckpt", "", "a run directory (its latest checkpoint) or one ckpt-*.safetensors file; the EMA weights are used")
+	fs.StringVar(&f.dataset, "dataset", "", "dataset for the mean embeddings and -export-real (default: the run's)")
+	fs.StringVar(&f.dataPath, "data", "", "dataset location (default: the run's)")
+	fs.StringVar(&f.dataCache, "data-cache", "", "preprocessing cache folder (default: the run's)")
+	fs.IntVar(&f.embedN, "embed-n", 5000, "training images averaged for the mean embeddings m_P (and m_N)")
+	fs.Uint64Var(&f.embedSeed, "embed-seed", 0, "seed of the forward noise for m_N (approximate flow)")
+	fs.StringVar(&f.flow, "flow", "exact", "exact (interacting particles, leave-one-out mean) or approx (independent; m_Q = noised-data mean)")
+	fs.IntVar(&f.opt.Levels, "levels", def.Levels, "T: number of noise levels")
+	fs.IntVar(&f.opt.StepsPerLevel, "steps-per-level", def.StepsPerLevel, "N_s: flow steps per level (NFE = T x N_s)")
+	fs.Float64Var(&f.opt.Eta, "eta", def.Eta, "step size (constant, variance) or total path length (beta-drop); approx default: sqrt(dim)")
+	fs.StringVar(&f.etaSchedule, "eta-schedule", "constant", "constant, beta-drop (spread in proportion to the drop in beta_t) or variance (eta*beta_t^2); approx default: beta-drop")
+	fs.BoolVar(&f.opt.EtaNorm, "eta-norm", def.EtaNorm, "divide each step by the flow group's mean per-particle gradient norm")
+	fs.StringVar(&f.spacing, "spacing", def.Spacing.String(), "level spacing: uniform or quadratic")
+	fs.Float64Var(&f.opt.Noise, "noise", def.Noise, "noise injection: gradient at Z + nu_k u, nu_k from this value at t_max linearly to 0 (0 = off)")
+	fs.StringVar(&f.clip, "clip", "end", "clamp particles to [-1, 1]: end, step or none")
+	fs.IntVar(&f.opt.Particles, "particles", def.Particles, "flow-group size N (particles that interact; the unit of sharding)")
+	fs.IntVar(&f.opt.Chunk, "chunk", def.Chunk, "particles per network call (memory only; results do not depend on it)")
+	fs.Uint64Var(&f.opt.Seed, "seed", def.Seed, "seed of the particles' initial noise")
+	fs.Float64Var(&f.opt.TMax, "tmax", def.TMax, "first (noisiest) level")
+	fs.Float64Var(&f.opt.TMin, "tmin", 0, "last level (default: the run's t_min)")
+	fs.StringVar(&f.grid, "grid", "", "write a square grid of samples to this PNG: -n images (64 if -n is not given), at most 64 with -out")
+	fs.IntVar(&f.scale, "scale", 1, "integer upscaling of the grid")
+	fs.IntVar(&f.n, "n", 50000, "images to export with -out (with -export-real: default the whole dataset)")
+	fs.StringVar(&f.out, "out", "", "export folder: 000000.png, 000001.png, ... and nothing else; an interrupted export resumes")
+	fs.StringVar(&f.shard, "shard", "", "i/n: write only shard i of n (flow groups g with g % n == i); n machines together write what one would")
+	fs.BoolVar(&f.exportReal, "export-real", false, "write the dataset's preprocessed real images to -out in the same format (no -ckpt needed)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: sample -ckpt RUN [-grid grid.png] [-n 50000 -out DIR] [flags]\n"+
+			"       sample -export-real -dataset NAME -data PATH -out DIR\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "sample: unexpected arguments %q (flags only; see -h)\n", fs.Args())
+		return 2
+	}
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	if err := sampleMain(ctx, &f, set, stderr); err != nil {
+		fmt.Fprintln(stderr, err)
+		var usage usageError
+		if errors.As(err, &usage) {
+			return 2
+		}
+		return 1
+	}
+	return 0
+}
+
+// usageError marks errors in the flags themselves (exit status 2).
+type usageError struct{ error }
+
+func usagef(format string, args ...any) error {
+	return usageError{fmt.Errorf("sample: "+format, args...)}
+}
+
+func sampleMain(ctx context.Context, f *flags, set map[string]bool, stderr io.Writer) error {
+	shard, err := sample.ParseShard(f.shard)
+	if err != nil {
+		return usageError{err}
+	}
+	if f.exportReal {
+		if !set["n"] {
+			f.n = 0 // the whole dataset
+		}
+		return exportReal(ctx, f, shard, stderr)
+	}
+	if f.ckpt == "" {
+		return usagef("-ckpt is required (a run directory or a checkpoint file)")
+	}
+	if f.grid == "" && f.out == "" {
+		return usagef("nothing to do: give -grid PATH, -out DIR (with -n), or both")
+	}
+	if f.n < 1 || f.scale < 1 || f.embedN < 2 {
+		return usagef("-n and -scale must be positive and -embed-n at least 2")
+	}
+	f.gridN = f.n
+	if !set["n"] {
+		f.gridN = 64
+	}
+	if f.out != "" {
+		f.gridN = min(f.gridN, 64)
+	}
+	file, step, err := openCheckpoint(f.ckpt)
+	if err != nil {
+		return err
+	}
+	params, tcfg, err := train.LoadEMA(file)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "sample: %s (step %d, %s %dx%dx%d, preset %s), BLAS %s\n", file.Path(), step, tcfg.Dataset,
+		tcfg.Model.Channels, tcfg.Model.ImageSize, tcfg.Model.ImageSize, tcfg.Preset, model.BLAS())
+	opt, err := flowOptions(f, set, tcfg)
+	if err != nil {
+		return err
+	}
+	critic, err := model.NewCritic(params, opt.Chunk)
+	if err != nil {
+		return err
+	}
+	defer critic.Close()
+	levels, err := opt.LevelGrid()
+	if err != nil {
+		return usageError{err}
+	}
+	emb, err := embeddings(f, tcfg, critic, file.Path(), step, levels, opt.Mode, stderr)
+	if err != nil {
+		return err
+	}
+	flow, err := sample.NewFlow(critic, emb, opt)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "sample: %s flow, %d levels x %d steps = NFE %d, %d particles per group\n",
+		f.flow, opt.Levels, opt.StepsPerLevel, flow.NFE(), opt.Particles)
+	if f.grid != "" {
+		x, err := flow.Sample(f.gridN)
+		if err != nil {
+			return err
+		}
+		if err := sample.WriteGrid(f.grid, x, flow.Shape(), f.scale); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "sample: wrote %s (%d images)\n", f.grid, f.gridN)
+	}
+	if f.out != "" {
+		st, err := sample.Export(ctx, flow, f.out, sample.ExportOptions{N: f.n, Shard: shard, Progress: stderr})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "sample: %s: %d written, %d already there (shard %v)\n", f.out, st.Written, st.Skipped, shard)
+		if ctx.Err() != nil {
+			fmt.Fprintf(stderr, "sample: interrupted; run the same command again to finish the export\n")
+		}
+	}
+	return nil
+}
+
+// openCheckpoint reads a checkpoint file, or the latest checkpoint of a run directory.
+func openCheckpoint(path string) (*checkpoints.File, int64, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, 0, fmt.Errorf("sample: -ckpt: %w", err)
+	}
+	if fi.IsDir() {
+		run, err := checkpoints.OpenRun(path)
+		if err != nil {
+			return nil, 0, fmt.Errorf("sample: %w", err)
+		}
+		ld, err := run.Latest()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, 0, fmt.Errorf("sample: -ckpt %s holds no checkpoint yet", path)
+		}
+		if err != nil {
+			return nil, 0, fmt.Errorf("sample: %w", err)
+		}
+		if ld.Warning != "" {
+			fmt.Fprintf(os.Stderr, "sample: warning: %s\n", ld.Warning)
+		}
+		return ld.File, ld.Step, nil
+	}
+	file, err := checkpoints.ReadFile(path)
+	if err != nil {
+		return nil, 0, fmt.Errorf("sample: %w", err)
+	}
+	var step int64
+	if v, ok := file.Meta(checkpoints.MetaStep); ok {
+		fmt.Sscan(v, &step)
+	}
+	return file, step, nil
+}
+
+// flowOptions starts from the defaults for the flow mode and image size and applies the flags that were given.
+func flowOptions(f *flags, set map[string]bool, tcfg *train.Config) (sample.Options, error) {
+	mode, err := sample.ParseMode(f.flow)
+	if err != nil {
+		return sample.Options{}, usageError{err}
+	}
+	opt := sample.DefaultOptions(mode, tcfg.Model.InputSize())
+	opt.Schedule = tcfg.Sched
+	opt.TMin = tcfg.Sched.TMin
+	given := f.opt
+	for name, apply := range map[string]func(){
+		"levels":          func() { opt.Levels = given.Levels },
+		"steps-per-level": func() { opt.StepsPerLevel = given.StepsPerLevel },
+		"eta":             func() { opt.Eta = given.Eta },
+		"eta-norm":        func() { opt.EtaNorm = given.EtaNorm },
+		"noise":           func() { opt.Noise = given.Noise },
+		"particles":       func() { opt.Particles = given.Particles },
+		"chunk":           func() { opt.Chunk = given.Chunk },
+		"seed":            func() { opt.Seed = given.Seed },
+		"tmax":            func() { opt.TMax = given.TMax },
+		"tmin":            func() { opt.TMin = given.TMin },
+	} {
+		if set[name] {
+			apply()
+		}
+	}
+	if set["eta-schedule"] {
+		if opt.EtaSchedule, err = sample.ParseEtaSchedule(f.etaSchedule); err != nil {
+			return opt, usageError{err}
+		}
+	}
+	if set["spacing"] {
+		if opt.Spacing, err = diffusion.ParseSpacing(f.spacing); err != nil {
+			return opt, usageError{err}
+		}
+	}
+	if set["clip"] {
+		if opt.Clip, err = sample.ParseClip(f.clip); err != nil {
+			return opt, usageError{err}
+		}
+	}
+	if err := opt.Validate(); err != nil {
+		return opt, usageError{err}
+	}
+	return opt, nil
+}
+
+// openData opens the dataset for the embeddings or -export-real: the run's, unless flags say otherwise.
+func openData(f *flags, tcfg *train.Config, stderr io.Writer) (data.Dataset, error) {
+	o := datasets.Options{Progress: stderr}
+	if tcfg != nil {
+		o = datasets.Options{Name: tcfg.Dataset, Path: tcfg.Data, CacheDir: tcfg.DataCache, Size: tcfg.FolderSize,
+			Crop: tcfg.CelebACrop, Pad32: tcfg.MNISTPad32, Limit: tcfg.DataLimit, Progress: stderr}
+	}
+	if f.dataset != "" {
+		o.Name = f.dataset
+	}
+	if f.dataPath != "" {
+		o.Path = f.dataPath
+	}
+	if f.dataCache != "" {
+		o.CacheDir = f.dataCache
+	}
+	if o.Name == "" {
+		return nil, usagef("-dataset is required")
+	}
+	return datasets.Open(o)
+}
+
+// embeddings loads the mean embeddings stored next to the checkpoint for this level grid, or computes them from
+// the data and stores them.
+func embeddings(f *flags, tcfg *train.Config, critic *model.Critic, ckptPath string, step int64, levels []float64,
+	mode sample.Mode, stderr io.Writer) (*sample.Embeddings, error) {
+	path := sample.EmbeddingsPath(filepath.Dir(ckptPath), step, levels, f.embedN, f.embedSeed)
+	if emb, st, err := sample.LoadEmbeddings(path); err == nil {
+		if st == step && emb.Seed == f.embedSeed && sameLevels(emb.Levels, levels) && (mode == sample.Exact || emb.HasNoised()) {
+			fmt.Fprintf(stderr, "sample: using stored embeddings %s (%d images)\n", filepath.Base(path), emb.M)
+			return emb, nil
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		fmt.Fprintf(stderr, "sample: ignoring %v; recomputing\n", err)
+	}
+	ds, err := openData(f, tcfg, stderr)
+	if err != nil {
+		return nil, fmt.Errorf("sample: the mean embeddings for this level grid are not stored next to the checkpoint "+
+			"and the run's data cannot be opened (give -data, and -dataset if it differs): %w", err)
+	}
+	fmt.Fprintf(stderr, "sample: computing mean embeddings over %d images at %d levels\n", min(f.embedN, ds.Len()), len(levels))
+	emb, err := sample.ComputeEmbeddings(critic, ds, levels, sample.EmbedOptions{M: f.embedN, Batch: critic.Chunk(),
+		Seed: f.embedSeed, Schedule: tcfg.Sched, SkipNoised: mode == sample.Exact, Progress: stderr})
+	if err != nil {
+		return nil, err
+	}
+	if err := sample.SaveEmbeddings(path, emb, step); err != nil {
+		fmt.Fprintf(stderr, "sample: warning: could not store the embeddings: %v\n", err)
+	} else {
+		fmt.Fprintf(stderr, "sample: stored %s\n", path)
+	}
+	return emb, nil
+}
+
+func sameLevels(a, b []float64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func exportReal(ctx context.Context, f *flags, shard sample.Shard, stderr io.Writer) error {
+	if f.out == "" {
+		return usagef("-export-real needs -out DIR")
+	}
+	var tcfg *train.Config
+	if f.ckpt != "" {
+		file, _, err := openCheckpoint(f.ckpt)
+		if err != nil {
+			return err
+		}
+		if tcfg, err = train.ConfigFromCheckpoint(file); err != nil {
+			return err
+		}
+	}
+	ds, err := openData(f, tcfg, stderr)
+	if err != nil {
+		return err
+	}
+	st, err := sample.ExportReal(ctx, ds, f.out, sample.ExportOptions{N: f.n, Shard: shard, Progress: stderr})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "sample: %s: %d real images written, %d already there\n", f.out, st.Written, st.Skipped)
+	return nil
+}
