@@ -27,7 +27,9 @@ const (
 func (l LossConfig) interp() bool { return l.PenaltyAt == PenaltyAtInterp }
 
 // DefaultLoss is the measured default of ../shared/notes/dmmd.md: lambda_l2 = 0.1, lambda_grad = 10.
-func DefaultLoss() LossConfig { return LossConfig{LambdaL2: 0.1, LambdaGrad: 10, PenaltyAt: PenaltyAtXT} }
+func DefaultLoss() LossConfig {
+	return LossConfig{LambdaL2: 0.1, LambdaGrad: 10, PenaltyAt: PenaltyAtXT}
+}
 
 // Validate rejects negative or non-finite weights.
 func (l LossConfig) Validate() error {
@@ -62,8 +64,8 @@ type TrainStep struct {
 	*compiled
 	lc      LossConfig
 	x, y, z *tensor.Dense // z: the penalty points (PenaltyAt interp only)
-	grads *Params
-	outs  [5]G.Value // loss, mmd2, l2, penalty, grad norm
+	grads   *Params
+	outs    [5]G.Value // loss, mmd2, l2, penalty, grad norm
 }
 
 // NewTrainStep compiles the loss and gradient graph for p with the given batch size (per side; needs >= 2).
