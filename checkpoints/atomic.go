@@ -14,6 +14,11 @@ import (
 // tmpSuffix marks our temporary files: "." + final name + ".tmp-" + random digits (os.CreateTemp's).
 const tmpSuffix = ".tmp-"
 
+// WriteFileAtomic replaces path with what write produces, crash-safely: a temporary file in the same directory
+// (".<name>.tmp-<digits>"), fsynced, renamed over path, and the directory fsynced. On any error the temporary file
+// is removed and path is untouched. The trainer uses it for its metrics log and loss chart.
+func WriteFileAtomic(path string, write func(io.Writer) error) error { return writeAtomic(path, write) }
+
 // writeAtomic writes path via a temporary file in the same directory: write, fsync, close, rename, fsync the
 // directory. On any error the temporary file is removed and path is untouched.
 func writeAtomic(path string, write func(io.Writer) error) (err error) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -216,43 +217,48 @@ type setting struct {
 	// fixed settings change the model, the data or the random streams: a resumed run must keep them.
 	fixed bool
 	get   func(*Config) any
+	copy  func(dst, src *Config)
 }
 
 var settings = []setting{
-	{"dataset", true, func(c *Config) any { return c.Dataset }},
-	{"data", false, func(c *Config) any { return c.Data }},
-	{"data-cache", false, func(c *Config) any { return c.DataCache }},
-	{"data-limit", true, func(c *Config) any { return c.DataLimit }},
-	{"mnist-pad32", true, func(c *Config) any { return c.MNISTPad32 }},
-	{"celeba-crop", true, func(c *Config) any { return c.CelebACrop }},
-	{"folder-size", true, func(c *Config) any { return c.FolderSize }},
-	{"flip", true, func(c *Config) any { return c.Flip }},
-	{"preset", true, func(c *Config) any { return c.Preset }},
-	{"batch", true, func(c *Config) any { return c.Batch }},
-	{"seed", true, func(c *Config) any { return c.Seed }},
-	{"tmin", true, func(c *Config) any { return c.Sched.TMin }},
-	{"beta-min", true, func(c *Config) any { return c.Sched.BetaMin }},
-	{"beta-max", true, func(c *Config) any { return c.Sched.BetaMax }},
-	{"tdist", true, func(c *Config) any { return c.TDist }},
-	{"penalty-at", true, func(c *Config) any {
-		if c.Loss.PenaltyAt == "" {
-			return model.PenaltyAtXT
-		}
-		return c.Loss.PenaltyAt
-	}},
-	{"steps", false, func(c *Config) any { return c.Steps }},
-	{"lr", false, func(c *Config) any { return c.Adam.LR }},
-	{"beta1", false, func(c *Config) any { return c.Adam.Beta1 }},
-	{"beta2", false, func(c *Config) any { return c.Adam.Beta2 }},
-	{"ema", false, func(c *Config) any { return c.EMA }},
-	{"lambda-grad", false, func(c *Config) any { return c.Loss.LambdaGrad }},
-	{"lambda-l2", false, func(c *Config) any { return c.Loss.LambdaL2 }},
-	{"ckpt-every", false, func(c *Config) any { return c.Run.CkptEvery }},
-	{"ckpt-interval", false, func(c *Config) any { return time.Duration(c.Run.CkptInterval).String() }},
-	{"keep", false, func(c *Config) any { return c.Run.Keep }},
-	{"log-every", false, func(c *Config) any { return c.Run.LogEvery }},
-	{"sample-every", false, func(c *Config) any { return c.Sample.Every }},
-	{"sample-n", false, func(c *Config) any { return c.Sample.Particles }},
+	{"dataset", true, func(c *Config) any { return c.Dataset }, func(d, s *Config) { d.Dataset = s.Dataset }},
+	{"data", false, func(c *Config) any { return c.Data }, func(d, s *Config) { d.Data = s.Data }},
+	{"data-cache", false, func(c *Config) any { return c.DataCache }, func(d, s *Config) { d.DataCache = s.DataCache }},
+	{"data-limit", true, func(c *Config) any { return c.DataLimit }, func(d, s *Config) { d.DataLimit = s.DataLimit }},
+	{"mnist-pad32", true, func(c *Config) any { return c.MNISTPad32 }, func(d, s *Config) { d.MNISTPad32 = s.MNISTPad32 }},
+	{"celeba-crop", true, func(c *Config) any { return c.CelebACrop }, func(d, s *Config) { d.CelebACrop = s.CelebACrop }},
+	{"folder-size", true, func(c *Config) any { return c.FolderSize }, func(d, s *Config) { d.FolderSize = s.FolderSize }},
+	{"flip", true, func(c *Config) any { return c.Flip }, func(d, s *Config) { d.Flip = s.Flip }},
+	{"preset", true, func(c *Config) any { return c.Preset }, func(d, s *Config) { d.Preset = s.Preset }},
+	{"batch", true, func(c *Config) any { return c.Batch }, func(d, s *Config) { d.Batch = s.Batch }},
+	{"seed", true, func(c *Config) any { return c.Seed }, func(d, s *Config) { d.Seed = s.Seed }},
+	{"tmin", true, func(c *Config) any { return c.Sched.TMin }, func(d, s *Config) { d.Sched.TMin = s.Sched.TMin }},
+	{"beta-min", true, func(c *Config) any { return c.Sched.BetaMin }, func(d, s *Config) { d.Sched.BetaMin = s.Sched.BetaMin }},
+	{"beta-max", true, func(c *Config) any { return c.Sched.BetaMax }, func(d, s *Config) { d.Sched.BetaMax = s.Sched.BetaMax }},
+	{"tdist", true, func(c *Config) any { return c.TDist }, func(d, s *Config) { d.TDist = s.TDist }},
+	{"penalty-at", true, func(c *Config) any { return penaltyAt(c) }, func(d, s *Config) { d.Loss.PenaltyAt = s.Loss.PenaltyAt }},
+	{"steps", false, func(c *Config) any { return c.Steps }, func(d, s *Config) { d.Steps = s.Steps }},
+	{"lr", false, func(c *Config) any { return c.Adam.LR }, func(d, s *Config) { d.Adam.LR = s.Adam.LR }},
+	{"beta1", false, func(c *Config) any { return c.Adam.Beta1 }, func(d, s *Config) { d.Adam.Beta1 = s.Adam.Beta1 }},
+	{"beta2", false, func(c *Config) any { return c.Adam.Beta2 }, func(d, s *Config) { d.Adam.Beta2 = s.Adam.Beta2 }},
+	{"ema", false, func(c *Config) any { return c.EMA }, func(d, s *Config) { d.EMA = s.EMA }},
+	{"lambda-grad", false, func(c *Config) any { return c.Loss.LambdaGrad }, func(d, s *Config) { d.Loss.LambdaGrad = s.Loss.LambdaGrad }},
+	{"lambda-l2", false, func(c *Config) any { return c.Loss.LambdaL2 }, func(d, s *Config) { d.Loss.LambdaL2 = s.Loss.LambdaL2 }},
+	{"ckpt-every", false, func(c *Config) any { return c.Run.CkptEvery }, func(d, s *Config) { d.Run.CkptEvery = s.Run.CkptEvery }},
+	{"ckpt-interval", false, func(c *Config) any { return time.Duration(c.Run.CkptInterval).String() },
+		func(d, s *Config) { d.Run.CkptInterval = s.Run.CkptInterval }},
+	{"keep", false, func(c *Config) any { return c.Run.Keep }, func(d, s *Config) { d.Run.Keep = s.Run.Keep }},
+	{"log-every", false, func(c *Config) any { return c.Run.LogEvery }, func(d, s *Config) { d.Run.LogEvery = s.Run.LogEvery }},
+	{"sample-every", false, func(c *Config) any { return c.Sample.Every }, func(d, s *Config) { d.Sample.Every = s.Sample.Every }},
+	{"sample-n", false, func(c *Config) any { return c.Sample.Particles }, func(d, s *Config) { d.Sample.Particles = s.Sample.Particles }},
+}
+
+// penaltyAt is the penalty location with the default spelled out (runs from before the option record "").
+func penaltyAt(c *Config) string {
+	if c.Loss.PenaltyAt == "" {
+		return model.PenaltyAtXT
+	}
+	return c.Loss.PenaltyAt
 }
 
 // ResumeDiff compares a run's saved configuration with the one asked for now. It returns an error naming every
@@ -286,75 +292,11 @@ func ResumeDiff(saved, now *Config) ([]Change, error) {
 // the saved configuration and overrides only what the user asked for.
 func ApplyFlags(dst, src *Config, set map[string]bool) error {
 	for name := range set {
-		if !applyOne(dst, src, name) {
+		i := slices.IndexFunc(settings, func(s setting) bool { return s.flag == name })
+		if i < 0 {
 			return fmt.Errorf("%w: unknown setting -%s", ErrConfig, name)
 		}
+		settings[i].copy(dst, src)
 	}
 	return nil
-}
-
-func applyOne(dst, src *Config, name string) bool {
-	switch name {
-	case "dataset":
-		dst.Dataset = src.Dataset
-	case "data":
-		dst.Data = src.Data
-	case "data-cache":
-		dst.DataCache = src.DataCache
-	case "data-limit":
-		dst.DataLimit = src.DataLimit
-	case "mnist-pad32":
-		dst.MNISTPad32 = src.MNISTPad32
-	case "celeba-crop":
-		dst.CelebACrop = src.CelebACrop
-	case "folder-size":
-		dst.FolderSize = src.FolderSize
-	case "flip":
-		dst.Flip = src.Flip
-	case "preset":
-		dst.Preset = src.Preset
-	case "batch":
-		dst.Batch = src.Batch
-	case "seed":
-		dst.Seed = src.Seed
-	case "tmin":
-		dst.Sched.TMin = src.Sched.TMin
-	case "beta-min":
-		dst.Sched.BetaMin = src.Sched.BetaMin
-	case "beta-max":
-		dst.Sched.BetaMax = src.Sched.BetaMax
-	case "tdist":
-		dst.TDist = src.TDist
-	case "penalty-at":
-		dst.Loss.PenaltyAt = src.Loss.PenaltyAt
-	case "steps":
-		dst.Steps = src.Steps
-	case "lr":
-		dst.Adam.LR = src.Adam.LR
-	case "beta1":
-		dst.Adam.Beta1 = src.Adam.Beta1
-	case "beta2":
-		dst.Adam.Beta2 = src.Adam.Beta2
-	case "ema":
-		dst.EMA = src.EMA
-	case "lambda-grad":
-		dst.Loss.LambdaGrad = src.Loss.LambdaGrad
-	case "lambda-l2":
-		dst.Loss.LambdaL2 = src.Loss.LambdaL2
-	case "ckpt-every":
-		dst.Run.CkptEvery = src.Run.CkptEvery
-	case "ckpt-interval":
-		dst.Run.CkptInterval = src.Run.CkptInterval
-	case "keep":
-		dst.Run.Keep = src.Run.Keep
-	case "log-every":
-		dst.Run.LogEvery = src.Run.LogEvery
-	case "sample-every":
-		dst.Sample.Every = src.Sample.Every
-	case "sample-n":
-		dst.Sample.Particles = src.Sample.Particles
-	default:
-		return false
-	}
-	return true
 }

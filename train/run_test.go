@@ -7,12 +7,15 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dmmd/dmmd/checkpoints"
 	"github.com/dmmd/dmmd/data"
+	"github.com/dmmd/dmmd/diffusion"
 	"github.com/dmmd/dmmd/model"
 )
 
@@ -327,4 +330,43 @@ func mustModel(t *testing.T, c Config, ds data.Dataset) model.Config {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// TestSettingsCopy checks that every resumable setting's copy moves exactly the value its getter reads.
+func TestSettingsCopy(t *testing.T) {
+	base, _ := DefaultConfig("mnist")
+	other, _ := DefaultConfig("cifar10")
+	other.Data, other.DataCache, other.DataLimit, other.MNISTPad32 = "x", "y", 999, true
+	other.CelebACrop, other.FolderSize, other.Preset, other.Batch, other.Seed = 178, 48, "base", 7, 99
+	other.Sched = diffusion.Schedule{BetaMin: 0.2, BetaMax: 10, TMin: 0.01}
+	other.TDist, other.Loss.PenaltyAt, other.Steps = "uniform", model.PenaltyAtXT, 5
+	other.Adam = model.AdamConfig{LR: 1, Beta1: 0.1, Beta2: 0.2, Eps: 1}
+	other.EMA, other.Loss.LambdaGrad, other.Loss.LambdaL2 = 0.5, 3, 4
+	other.Run = RunSettings{CkptEvery: 3, CkptInterval: Duration(time.Hour), Keep: 9, LogEvery: 8}
+	other.Sample = SampleSettings{Every: 11, Particles: 12}
+	for _, s := range settings {
+		dst := base
+		if reflect.DeepEqual(s.get(&dst), s.get(&other)) {
+			t.Errorf("-%s: the test configurations agree; change the test", s.flag)
+			continue
+		}
+		if err := ApplyFlags(&dst, &other, map[string]bool{s.flag: true}); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(s.get(&dst), s.get(&other)) {
+			t.Errorf("-%s was not copied", s.flag)
+		}
+		changed := 0
+		for _, o := range settings {
+			if !reflect.DeepEqual(o.get(&dst), o.get(&base)) {
+				changed++
+			}
+		}
+		if changed != 1 {
+			t.Errorf("-%s changed %d settings", s.flag, changed)
+		}
+	}
+	if err := ApplyFlags(&base, &other, map[string]bool{"nonsense": true}); err == nil {
+		t.Error("unknown setting accepted")
+	}
 }
