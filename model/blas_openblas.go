@@ -15,4 +15,5 @@ import (
 func init() {
 	G.Use(netlib.Implementation{})
 	blasName = "OpenBLAS (cgo)"
+	useKernelGEMM = false
 }

@@ -8,8 +8,9 @@ import (
 // num is the element type of a network: float32 (training and sampling) or float64 (gradient checks).
 type num interface{ ~float32 | ~float64 }
 
-// gemm computes c = op(a) op(b) + beta c in row-major layout with the BLAS Gorgonia is configured to use
-// (gonum's pure-Go BLAS by default, OpenBLAS with the openblas build tag).
+// gemm computes c = op(a) op(b) + beta c in row-major layout: float32 with this package's blocked AVX2/FMA product
+// when the CPU has it (pure-Go build), otherwise with the BLAS Gorgonia is configured to use (gonum's pure-Go
+// BLAS by default, OpenBLAS with the openblas build tag).
 func gemm[T num](tA, tB bool, m, n, k int, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	ta, tb := blas.NoTrans, blas.NoTrans
 	if tA {
@@ -20,6 +21,10 @@ func gemm[T num](tA, tB bool, m, n, k int, a []T, lda int, b []T, ldb int, beta 
 	}
 	switch a := any(a).(type) {
 	case []float32:
+		if useKernelGEMM {
+			sgemmBlocked(tA, tB, m, n, k, a, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
+			return
+		}
 		G.WhichBLAS().Sgemm(ta, tb, m, n, k, 1, a, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
 	case []float64:
 		G.WhichBLAS().Dgemm(ta, tb, m, n, k, 1, a, lda, any(b).([]float64), ldb, float64(beta), any(c).([]float64), ldc)
