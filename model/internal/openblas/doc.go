@@ -1,0 +1,2 @@
+// Package openblas links OpenBLAS for the openblas build tag (see package model). Without the tag it is empty.
+package openblas
