@@ -17,6 +17,7 @@ import (
 
 	"github.com/dmmd/dmmd/data"
 	"github.com/dmmd/dmmd/data/datasets"
+	"github.com/dmmd/dmmd/internal/sharedtest"
 	"github.com/dmmd/dmmd/mmd"
 	"github.com/dmmd/dmmd/sample"
 	"github.com/dmmd/dmmd/train"
@@ -220,24 +221,11 @@ func TestFlagErrors(t *testing.T) {
 	}
 }
 
-// sharedMNIST finds ../shared/data/mnist from the repository root, or skips.
-func sharedMNIST(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"../../../shared/data/mnist", "../../shared/data/mnist"} {
-		if _, err := os.Stat(filepath.Join(p, "train-images-idx3-ubyte.gz")); err == nil {
-			abs, _ := filepath.Abs(p)
-			return abs
-		}
-	}
-	t.Skip("../shared/data/mnist is absent: skipping the real-data sampling test")
-	return ""
-}
-
 // TestMNISTSamplesApproachData trains briefly on real MNIST digits and checks that the flow's samples are closer,
 // in pixel-space MMD with a Gaussian kernel (width: the median distance between held-out digits), to held-out test
 // digits than the initial noise is (also after clamping the noise to [-1, 1], as the samples are).
 func TestMNISTSamplesApproachData(t *testing.T) {
-	path := sharedMNIST(t)
+	path := sharedtest.Path(t, "mnist")
 	cfg, _ := train.DefaultConfig(datasets.MNIST)
 	cfg.Data, cfg.DataLimit, cfg.Preset, cfg.Batch, cfg.Steps = path, 2000, "tiny", 32, 80
 	cfg.Adam.LR = 1e-3

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/dmmd/dmmd/data/internal/sharedtest"
+	"github.com/dmmd/dmmd/internal/sharedtest"
 )
 
 // BenchmarkPreprocess measures decode + 140 crop + resize to 64 on all cores,

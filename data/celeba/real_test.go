@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dmmd/dmmd/data/internal/sharedtest"
+	"github.com/dmmd/dmmd/internal/sharedtest"
 )
 
 const sharedTar = "celeba/celeba-train-2400.tar"

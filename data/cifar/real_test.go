@@ -9,7 +9,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/dmmd/dmmd/data/internal/sharedtest"
+	"github.com/dmmd/dmmd/internal/sharedtest"
 )
 
 // buildShared rebuilds the five training batches from the shared JPEGs with

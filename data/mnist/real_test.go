@@ -6,7 +6,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/dmmd/dmmd/data/internal/sharedtest"
+	"github.com/dmmd/dmmd/internal/sharedtest"
 )
 
 func TestRealMNIST(t *testing.T) {
