@@ -80,26 +80,15 @@ func setTime(dst *tensor.Dense, t float64, scratch []float64) {
 
 // timeMLP maps the (1, TimeEmbed) features to the (1, TimeHidden) activation that feeds every block's time bias:
 // silu(fc2(silu(fc1(e)))).
-func (b *builder) timeMLP(e *G.Node) (*G.Node, error) {
-	var h *G.Node
-	var err error
-	linear := func(x *G.Node, name string) {
-		if err != nil {
-			return
-		}
-		if h, err = matMul(x, b.p(name+".weight"), false, true); err == nil {
-			h, err = addBias(h, b.p(name+".bias"))
-		}
+func (b *builder) timeMLP(x *G.Node) (_ *G.Node, err error) {
+	e := &errNodes{}
+	defer e.guard(&err)
+	linear := func(x *G.Node, name string) *G.Node {
+		return e.op(addBias(e.op(matMul(x, b.p(name+".weight"), false, true)), b.p(name+".bias")))
 	}
-	linear(e, "time.fc1")
-	if err == nil {
-		h, err = silu(h)
-	}
-	linear(h, "time.fc2")
-	if err == nil {
-		h, err = silu(h)
-	}
-	return h, err
+	h := e.op(silu(linear(x, "time.fc1")))
+	h = e.op(silu(linear(h, "time.fc2")))
+	return h, e.err
 }
 
 // blockTrace records the nodes of one block that the input-VJP needs.
@@ -121,63 +110,54 @@ type trace struct {
 }
 
 // forward builds phi(x; t) for x (B, C, H, W), with ts the time MLP output. It returns the (B, D) features.
-func (b *builder) forward(x, ts *G.Node) (*G.Node, *trace, error) {
+func (b *builder) forward(x, ts *G.Node) (_ *G.Node, _ *trace, err error) {
 	c := b.cfg
 	tr := &trace{x: x, inHW: [2]int{x.Shape()[2], x.Shape()[3]}}
-	var err error
-	do := func(f func() (*G.Node, error)) *G.Node {
-		if err != nil {
-			return nil
-		}
-		var n *G.Node
-		n, err = f()
-		return n
-	}
-	timeBias := func(name string) *G.Node {
-		return do(func() (*G.Node, error) { return matMul(ts, b.p(name), false, true) })
-	}
-	h := do(func() (*G.Node, error) { return conv(x, b.p("stem.weight"), c.StemStride, 1) })
-	h = do(func() (*G.Node, error) { return addBias(h, b.p("stem.bias")) })
+	e := &errNodes{}
+	defer e.guard(&err)
+	timeBias := func(name string) *G.Node { return e.op(matMul(ts, b.p(name), false, true)) }
+	h := e.op(conv(x, b.p("stem.weight"), c.StemStride, 1))
+	h = e.op(addBias(h, b.p("stem.bias")))
 	for l := range c.Widths {
 		for r := 0; r < c.ResBlocks; r++ {
 			pre := fmt.Sprintf("levels.%d.res.%d.", l, r)
 			bt := blockTrace{prefix: pre, h: h, hw: hwOf(h)}
-			u1 := do(func() (*G.Node, error) { return silu(h) })
-			c1 := do(func() (*G.Node, error) { return conv(u1, b.p(pre+"conv1.weight"), 1, 1) })
+			u1 := e.op(silu(h))
+			c1 := e.op(conv(u1, b.p(pre+"conv1.weight"), 1, 1))
 			tb := timeBias(pre + "temb.weight")
-			a1 := do(func() (*G.Node, error) { return addBias(c1, b.p(pre+"conv1.bias"), tb) })
-			u2 := do(func() (*G.Node, error) { return silu(a1) })
-			c2 := do(func() (*G.Node, error) { return conv(u2, b.p(pre+"conv2.weight"), 1, 1) })
-			a2 := do(func() (*G.Node, error) { return addBias(c2, b.p(pre+"conv2.bias")) })
-			h = do(func() (*G.Node, error) { return G.Add(h, a2) })
+			a1 := e.op(addBias(c1, b.p(pre+"conv1.bias"), tb))
+			u2 := e.op(silu(a1))
+			c2 := e.op(conv(u2, b.p(pre+"conv2.weight"), 1, 1))
+			a2 := e.op(addBias(c2, b.p(pre+"conv2.bias")))
+			h = e.op(G.Add(h, a2))
 			bt.a1 = a1
 			tr.blocks = append(tr.blocks, bt)
 		}
 		if l+1 < len(c.Widths) {
 			pre := fmt.Sprintf("levels.%d.down.", l)
 			bt := blockTrace{prefix: pre, down: true, h: h, hw: hwOf(h)}
-			u := do(func() (*G.Node, error) { return silu(h) })
-			cv := do(func() (*G.Node, error) { return conv(u, b.p(pre+"conv.weight"), 2, 1) })
+			u := e.op(silu(h))
+			cv := e.op(conv(u, b.p(pre+"conv.weight"), 2, 1))
 			tb := timeBias(pre + "temb.weight")
-			a := do(func() (*G.Node, error) { return addBias(cv, b.p(pre+"conv.bias"), tb) })
-			sk := do(func() (*G.Node, error) { return conv(h, b.p(pre+"skip.weight"), 2, 0) })
-			sk = do(func() (*G.Node, error) { return addBias(sk, b.p(pre+"skip.bias")) })
-			h = do(func() (*G.Node, error) { return G.Add(a, sk) })
+			a := e.op(addBias(cv, b.p(pre+"conv.bias"), tb))
+			sk := e.op(conv(h, b.p(pre+"skip.weight"), 2, 0))
+			sk = e.op(addBias(sk, b.p(pre+"skip.bias")))
+			h = e.op(G.Add(a, sk))
 			tr.blocks = append(tr.blocks, bt)
 		}
 	}
 	tr.last = h
-	u := do(func() (*G.Node, error) { return silu(h) })
+	u := e.op(silu(h))
 	var flat *G.Node
 	if c.Pool == "mean" {
-		flat = do(func() (*G.Node, error) { return spatialMean(u) })
+		flat = e.op(spatialMean(u))
 	} else {
-		flat = do(func() (*G.Node, error) { return G.Reshape(u, tensor.Shape{x.Shape()[0], c.HeadInputs()}) })
+		flat = e.op(G.Reshape(u, tensor.Shape{x.Shape()[0], c.HeadInputs()}))
 	}
-	phi := do(func() (*G.Node, error) { return matMul(flat, b.p("head.weight"), false, true) })
-	phi = do(func() (*G.Node, error) { return addBias(phi, b.p("head.bias")) })
-	if err != nil {
-		return nil, nil, fmt.Errorf("model: building the network: %w", err)
+	phi := e.op(matMul(flat, b.p("head.weight"), false, true))
+	phi = e.op(addBias(phi, b.p("head.bias")))
+	if e.err != nil {
+		return nil, nil, fmt.Errorf("model: building the network: %w", e.err)
 	}
 	return phi, tr, nil
 }
@@ -187,48 +167,39 @@ func hwOf(n *G.Node) [2]int { s := n.Shape(); return [2]int{s[2], s[3]} }
 // inputVJP builds the explicit input-gradient of the network: given gflat (B, F), the gradient of a scalar with
 // respect to the head's input, it returns that scalar's gradient with respect to x, as ordinary forward nodes.
 // Gorgonia can then differentiate the result once (the gradient penalty) without double backpropagation.
-func (b *builder) inputVJP(tr *trace, gflat *G.Node) (*G.Node, error) {
+func (b *builder) inputVJP(tr *trace, gflat *G.Node) (_ *G.Node, err error) {
 	c := b.cfg
-	var err error
-	do := func(f func() (*G.Node, error)) *G.Node {
-		if err != nil {
-			return nil
-		}
-		var n *G.Node
-		n, err = f()
-		return n
-	}
+	e := &errNodes{}
+	defer e.guard(&err)
 	ls := tr.last.Shape()
 	var gu *G.Node
 	if c.Pool == "mean" {
-		gu = do(func() (*G.Node, error) { return spatialSpread(gflat, ls[2], ls[3]) })
+		gu = e.op(spatialSpread(gflat, ls[2], ls[3]))
 	} else {
-		gu = do(func() (*G.Node, error) { return G.Reshape(gflat, ls.Clone()) })
+		gu = e.op(G.Reshape(gflat, ls.Clone()))
 	}
-	g := do(func() (*G.Node, error) { return siluBack(gu, tr.last) })
+	g := e.op(siluBack(gu, tr.last))
 	for i := len(tr.blocks) - 1; i >= 0; i-- {
 		bt := tr.blocks[i]
 		h, w := bt.hw[0], bt.hw[1]
 		if bt.down {
 			gout := g
-			gu := do(func() (*G.Node, error) { return convT(gout, b.p(bt.prefix+"conv.weight"), 2, 1, h, w) })
-			gh := do(func() (*G.Node, error) { return siluBack(gu, bt.h) })
-			gk := do(func() (*G.Node, error) { return convT(gout, b.p(bt.prefix+"skip.weight"), 2, 0, h, w) })
-			g = do(func() (*G.Node, error) { return G.Add(gh, gk) })
+			gu := e.op(convT(gout, b.p(bt.prefix+"conv.weight"), 2, 1, h, w))
+			gh := e.op(siluBack(gu, bt.h))
+			gk := e.op(convT(gout, b.p(bt.prefix+"skip.weight"), 2, 0, h, w))
+			g = e.op(G.Add(gh, gk))
 			continue
 		}
 		gout := g
-		gu2 := do(func() (*G.Node, error) { return convT(gout, b.p(bt.prefix+"conv2.weight"), 1, 1, h, w) })
-		ga1 := do(func() (*G.Node, error) { return siluBack(gu2, bt.a1) })
-		gu1 := do(func() (*G.Node, error) { return convT(ga1, b.p(bt.prefix+"conv1.weight"), 1, 1, h, w) })
-		gh := do(func() (*G.Node, error) { return siluBack(gu1, bt.h) })
-		g = do(func() (*G.Node, error) { return G.Add(gout, gh) })
+		gu2 := e.op(convT(gout, b.p(bt.prefix+"conv2.weight"), 1, 1, h, w))
+		ga1 := e.op(siluBack(gu2, bt.a1))
+		gu1 := e.op(convT(ga1, b.p(bt.prefix+"conv1.weight"), 1, 1, h, w))
+		gh := e.op(siluBack(gu1, bt.h))
+		g = e.op(G.Add(gout, gh))
 	}
-	gx := do(func() (*G.Node, error) {
-		return convT(g, b.p("stem.weight"), c.StemStride, 1, tr.inHW[0], tr.inHW[1])
-	})
-	if err != nil {
-		return nil, fmt.Errorf("model: building the input gradient: %w", err)
+	gx := e.op(convT(g, b.p("stem.weight"), c.StemStride, 1, tr.inHW[0], tr.inHW[1]))
+	if e.err != nil {
+		return nil, fmt.Errorf("model: building the input gradient: %w", e.err)
 	}
 	return gx, nil
 }

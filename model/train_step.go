@@ -90,8 +90,10 @@ func NewTrainStep(p *Params, batch int, lc LossConfig) (*TrainStep, error) {
 	return s, c.compile()
 }
 
-func (s *TrainStep) build() error {
+func (s *TrainStep) build() (err error) {
 	b, cfg, n := s.b, s.cfg, float64(s.batch)
+	e := &errNodes{}
+	defer e.guard(&err)
 	var x, y *G.Node
 	x, s.x = b.input("x_t", s.batch, cfg.Channels, cfg.ImageSize, cfg.ImageSize)
 	y, s.y = b.input("y", s.batch, cfg.Channels, cfg.ImageSize, cfg.ImageSize)
@@ -107,7 +109,6 @@ func (s *TrainStep) build() error {
 	if err != nil {
 		return err
 	}
-	e := &errNodes{}
 	// Unbiased MMD^2 in O(BD):
 	// (||sum a||^2 - sum ||a_i||^2 + ||sum b||^2 - sum ||b_j||^2) / (B(B-1)) - 2 <sum a, sum b> / B^2.
 	sa, sb := e.op(sumRows(fa)), e.op(sumRows(fb))
@@ -159,7 +160,9 @@ func (s *TrainStep) build() error {
 	return nil
 }
 
-// errNodes threads the first error through a chain of graph constructions.
+// errNodes threads the first error through a chain of graph constructions: e.op(f(...)) records f's error and
+// passes its node on. A constructor that fails returns a nil node, which the next constructor may panic on;
+// guard turns that panic back into the first error.
 type errNodes struct{ err error }
 
 func (e *errNodes) op(n *G.Node, err error) *G.Node {
@@ -167,6 +170,17 @@ func (e *errNodes) op(n *G.Node, err error) *G.Node {
 		e.err = err
 	}
 	return n
+}
+
+// guard, deferred with the builder's named error result, reports the first recorded error instead of a panic
+// that followed it. Panics with no earlier error are bugs and propagate.
+func (e *errNodes) guard(err *error) {
+	if r := recover(); r != nil {
+		if e.err == nil {
+			panic(r)
+		}
+		*err = e.err
+	}
 }
 
 // Run computes the loss at level t for the noisy batch xt and the clean batch y (each Batch*InputSize values),
