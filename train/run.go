@@ -558,7 +558,7 @@ func (t *trainer) preview() error {
 		return fmt.Errorf("train: %w", err)
 	}
 	path := filepath.Join(dir, fmt.Sprintf("step-%09d.png", t.st.step))
-	opt := sample.PreviewOptions{N: t.cfg.Sample.Particles, Seed: t.cfg.Seed}
+	opt := sample.PreviewOptions{N: t.cfg.Sample.Particles, Seed: t.cfg.Seed, Scale: 2}
 	opt.Flow = sample.PreviewDefaults(t.cfg.Model.InputSize())
 	opt.Flow.Particles = t.cfg.Sample.Particles
 	opt.Flow.Seed = t.cfg.Seed
