@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"image/png"
 	"io"
 	"io/fs"
 	"os"
@@ -135,6 +136,11 @@ func sampleMain(ctx context.Context, f *flags, set map[string]bool, stderr io.Wr
 	if f.out != "" {
 		f.gridN = min(f.gridN, 64)
 	}
+	if f.grid != "" {
+		if err := checkGridPath(f.grid); err != nil {
+			return err
+		}
+	}
 	file, step, err := openCheckpoint(f.ckpt)
 	if err != nil {
 		return err
@@ -187,6 +193,23 @@ func sampleMain(ctx context.Context, f *flags, set map[string]bool, stderr io.Wr
 		if ctx.Err() != nil {
 			fmt.Fprintf(stderr, "sample: interrupted; run the same command again to finish the export\n")
 		}
+	}
+	return nil
+}
+
+// checkGridPath refuses to replace anything but a PNG image at the grid's path, so a mistyped -grid never
+// destroys a file that is not a grid.
+func checkGridPath(path string) error {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("sample: -grid: %w", err)
+	}
+	defer f.Close()
+	if _, err := png.DecodeConfig(f); err != nil {
+		return fmt.Errorf("sample: -grid %s exists and is not a PNG image; refusing to replace it", path)
 	}
 	return nil
 }

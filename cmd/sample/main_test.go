@@ -214,8 +214,15 @@ func TestFlagErrors(t *testing.T) {
 			t.Errorf("%v: exit %d:\n%s", tc.args, code, log)
 		}
 	}
+	// -grid never replaces a file that is not a PNG.
+	notes := filepath.Join(t.TempDir(), "notes.txt")
+	os.WriteFile(notes, []byte("precious"), 0o644)
+	code, log := runSample(t, "-ckpt", runDir, "-grid", notes)
+	if b, _ := os.ReadFile(notes); code != 1 || string(b) != "precious" || !strings.Contains(log, "not a PNG") {
+		t.Errorf("-grid over a text file: exit %d, file %q:\n%s", code, b, log)
+	}
 	// A run without its data and without stored embeddings says it needs -data.
-	code, log := runSample(t, "-ckpt", runDir, "-grid", filepath.Join(t.TempDir(), "g.png"), "-data", "/nonexistent/folder")
+	code, log = runSample(t, "-ckpt", runDir, "-grid", filepath.Join(t.TempDir(), "g.png"), "-data", "/nonexistent/folder")
 	if code != 1 || !strings.Contains(log, "give -data") {
 		t.Errorf("missing data: exit %d:\n%s", code, log)
 	}
