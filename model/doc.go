@@ -59,10 +59,12 @@
 //	MMD_u^2 = (||sum a||^2 - sum ||a_i||^2 + ||sum b||^2 - sum ||b_j||^2) / (B(B-1)) - 2 <sum a, sum b> / B^2
 //	c       = mean b - mean a,   f_t(z) = <phi(z; t), c>      (the witness; c depends on theta too)
 //	F_l2    = mean of f_t^2 over both batches
-//	F_grad  = mean_i (||grad_z f_t(x_t^i)|| - 1)^2
+//	F_grad  = mean_i (||grad_z f_t(z_i)|| - 1)^2     z_i = x_t^i (PenaltyAt "xt", the seed's choice) or
+//	                                                 z_i = u_i x_t^i + (1-u_i) y^i (PenaltyAt "interp", WGAN-GP)
 //	loss    = -MMD_u^2 + LambdaL2 F_l2 + LambdaGrad F_grad
 //
-// and its exact gradient with respect to every parameter.
+// and its exact gradient with respect to every parameter. With interpolates, the caller draws the points (RunAt)
+// and the graph runs one more forward pass there; the trainer uses interpolates by default (see the README).
 //
 // # The gradient penalty: explicit input-VJP, one reverse pass
 //
