@@ -18,9 +18,9 @@ func TestWritePreview(t *testing.T) {
 	if err := sample.WritePreview(c, d, path, sample.PreviewOptions{M: 50, Scale: 2}); err != nil {
 		t.Fatal(err)
 	}
-	// Embeddings: 1 batch x 20 levels (m_P only); flow: 20 levels x 2 steps x (features + gradient), one chunk.
-	if got := c.calls - calls; got != 20+20*2*2 {
-		t.Errorf("%d critic calls, want %d", got, 20+80)
+	// Embeddings: 1 batch x 50 levels (m_P only); flow: 50 levels x 2 steps x (features + gradient), one chunk.
+	if got := c.calls - calls; got != 50+50*2*2 {
+		t.Errorf("%d critic calls, want %d", got, 50+200)
 	}
 	fh, err := os.Open(path)
 	if err != nil {
