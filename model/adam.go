@@ -140,3 +140,39 @@ func emaKernel[T num](e, p []T, d float64) {
 		}
 	})
 }
+
+// ClipGradNorm scales g in place so that its global L2 norm (over every tensor) is at most maxNorm, and returns
+// the norm before clipping. maxNorm <= 0 only measures. A non-finite norm is returned as is, g untouched.
+func ClipGradNorm(g *Params, maxNorm float64) float64 {
+	var sum float64
+	for i := range g.tensors {
+		switch d := g.tensors[i].Data().(type) {
+		case []float32:
+			for _, v := range d {
+				sum += float64(v) * float64(v)
+			}
+		case []float64:
+			for _, v := range d {
+				sum += v * v
+			}
+		}
+	}
+	norm := math.Sqrt(sum)
+	if maxNorm <= 0 || !(norm > maxNorm) || math.IsInf(norm, 0) {
+		return norm
+	}
+	scale := maxNorm / norm
+	for i := range g.tensors {
+		switch d := g.tensors[i].Data().(type) {
+		case []float32:
+			for j := range d {
+				d[j] = float32(float64(d[j]) * scale)
+			}
+		case []float64:
+			for j := range d {
+				d[j] *= scale
+			}
+		}
+	}
+	return norm
+}

@@ -100,3 +100,21 @@ func TestEMA(t *testing.T) {
 		t.Error("decay 1 accepted")
 	}
 }
+
+func TestClipGradNorm(t *testing.T) {
+	cfg := tinyConfig(t, 8, 1, "flatten")
+	g, _ := NewParams(cfg)
+	g.Data(0).([]float64)[0], g.Data(1).([]float64)[0] = 3, 4 // norm 5
+	if n := ClipGradNorm(g, 10); n != 5 || g.Data(0).([]float64)[0] != 3 {
+		t.Errorf("below the limit: norm %v, value %v", n, g.Data(0).([]float64)[0])
+	}
+	if n := ClipGradNorm(g, 0); n != 5 {
+		t.Errorf("measure only: %v", n)
+	}
+	if n := ClipGradNorm(g, 1); n != 5 {
+		t.Errorf("norm before clipping %v", n)
+	}
+	if a, b := g.Data(0).([]float64)[0], g.Data(1).([]float64)[0]; math.Abs(a-0.6) > 1e-15 || math.Abs(b-0.8) > 1e-15 {
+		t.Errorf("clipped to %v, %v; want 0.6, 0.8", a, b)
+	}
+}

@@ -37,11 +37,12 @@ type Config struct {
 	TDist  string             `json:"t_dist"` // uniform or quad
 
 	// Optimisation.
-	Adam  model.AdamConfig `json:"adam"`
-	EMA   float64          `json:"ema"`
-	Batch int              `json:"batch"` // images per side of each MMD estimate
-	Steps int64            `json:"steps"` // total steps of the run
-	Seed  uint64           `json:"seed"`
+	Adam     model.AdamConfig `json:"adam"`
+	GradClip float64          `json:"grad_clip"` // clip the parameter gradient's global norm to this (0 = off)
+	EMA      float64          `json:"ema"`
+	Batch    int              `json:"batch"` // images per side of each MMD estimate
+	Steps    int64            `json:"steps"` // total steps of the run
+	Seed     uint64           `json:"seed"`
 
 	Run    RunSettings    `json:"run"`
 	Sample SampleSettings `json:"sample"`
@@ -181,6 +182,8 @@ func (c *Config) Validate() error {
 		return bad("-celeba-crop %d (want 140 or 178)", c.CelebACrop)
 	case c.FolderSize < 8 || c.FolderSize > 1024:
 		return bad("-folder-size %d outside [8, 1024]", c.FolderSize)
+	case !(c.GradClip >= 0) || math.IsInf(c.GradClip, 0):
+		return bad("-grad-clip %v must be finite and >= 0", c.GradClip)
 	case !(c.EMA >= 0 && c.EMA < 1):
 		return bad("-ema %v must lie in [0, 1)", c.EMA)
 	case c.Run.CkptEvery < 0:
@@ -242,6 +245,7 @@ var settings = []setting{
 	{"beta1", false, func(c *Config) any { return c.Adam.Beta1 }, func(d, s *Config) { d.Adam.Beta1 = s.Adam.Beta1 }},
 	{"beta2", false, func(c *Config) any { return c.Adam.Beta2 }, func(d, s *Config) { d.Adam.Beta2 = s.Adam.Beta2 }},
 	{"ema", false, func(c *Config) any { return c.EMA }, func(d, s *Config) { d.EMA = s.EMA }},
+	{"grad-clip", false, func(c *Config) any { return c.GradClip }, func(d, s *Config) { d.GradClip = s.GradClip }},
 	{"lambda-grad", false, func(c *Config) any { return c.Loss.LambdaGrad }, func(d, s *Config) { d.Loss.LambdaGrad = s.Loss.LambdaGrad }},
 	{"lambda-l2", false, func(c *Config) any { return c.Loss.LambdaL2 }, func(d, s *Config) { d.Loss.LambdaL2 = s.Loss.LambdaL2 }},
 	{"ckpt-every", false, func(c *Config) any { return c.Run.CkptEvery }, func(d, s *Config) { d.Run.CkptEvery = s.Run.CkptEvery }},

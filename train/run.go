@@ -426,8 +426,8 @@ func (t *trainer) lastCkptName() string {
 	return "the last good checkpoint " + filepath.Base(t.lastCkpt)
 }
 
-// checkFinite stops a diverging run, naming the loss term or gradient tensor that went bad, and returns the
-// parameter-gradient norm.
+// checkFinite stops a diverging run, naming the loss term or gradient tensor that went bad, clips the gradient to
+// -grad-clip, and returns the parameter-gradient norm before clipping.
 func (t *trainer) checkFinite(st model.Stats, grads *model.Params) (float64, error) {
 	for _, term := range []struct {
 		name string
@@ -440,26 +440,16 @@ func (t *trainer) checkFinite(st model.Stats, grads *model.Params) (float64, err
 				st.Loss, st.MMD2, st.L2, st.GradPenalty, t.lastCkptName())
 		}
 	}
-	var sum float64
-	for i, spec := range grads.Specs() {
-		var s float64
-		switch v := grads.Data(i).(type) {
-		case []float32:
-			for _, x := range v {
-				s += float64(x) * float64(x)
-			}
-		case []float64:
-			for _, x := range v {
-				s += x * x
-			}
+	norm := model.ClipGradNorm(grads, t.cfg.GradClip)
+	if math.IsNaN(norm) || math.IsInf(norm, 0) {
+		name := nonFinite(grads)
+		if name == "" {
+			name = "the parameters (its norm overflows)"
 		}
-		if math.IsNaN(s) || math.IsInf(s, 0) {
-			return 0, fmt.Errorf("%w at step %d: the gradient of %s is not finite (loss %v); %s is kept; lower -lr",
-				ErrDiverged, t.st.step+1, spec.Name, st.Loss, t.lastCkptName())
-		}
-		sum += s
+		return 0, fmt.Errorf("%w at step %d: the gradient of %s is not finite (loss %v); %s is kept; lower -lr",
+			ErrDiverged, t.st.step+1, name, st.Loss, t.lastCkptName())
 	}
-	return math.Sqrt(sum), nil
+	return norm, nil
 }
 
 // nonFinite returns the name of the first tensor of p holding a NaN or an infinity, or "".

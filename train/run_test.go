@@ -249,6 +249,7 @@ func TestConfigValidate(t *testing.T) {
 		{"tmin", func(c *Config) { c.Sched.TMin = 0 }},
 		{"lambda", func(c *Config) { c.Loss.LambdaGrad = math.Inf(1) }},
 		{"keep", func(c *Config) { c.Run.Keep = 0 }},
+		{"grad-clip", func(c *Config) { c.GradClip = -1 }},
 		{"log", func(c *Config) { c.Run.LogEvery = 0 }},
 		{"limit", func(c *Config) { c.DataLimit = 3 }},
 		{"crop", func(c *Config) { c.CelebACrop = 100 }},
@@ -343,7 +344,7 @@ func TestSettingsCopy(t *testing.T) {
 	other.Sched = diffusion.Schedule{BetaMin: 0.2, BetaMax: 10, TMin: 0.01}
 	other.TDist, other.Loss.PenaltyAt, other.Steps = "uniform", model.PenaltyAtXT, 5
 	other.Adam = model.AdamConfig{LR: 1, Beta1: 0.1, Beta2: 0.2, Eps: 1}
-	other.EMA, other.Loss.LambdaGrad, other.Loss.LambdaL2 = 0.5, 3, 4
+	other.EMA, other.Loss.LambdaGrad, other.Loss.LambdaL2, other.GradClip = 0.5, 3, 4, 100
 	other.Run = RunSettings{CkptEvery: 3, CkptInterval: Duration(time.Hour), Keep: 9, LogEvery: 8}
 	other.Sample = SampleSettings{Every: 11, Particles: 12}
 	for _, s := range settings {
@@ -470,5 +471,42 @@ func TestResumeSkipsCorruptCheckpoint(t *testing.T) {
 		if !slices.Equal(v, c[name]) {
 			t.Errorf("%s differs after resuming past a corrupt checkpoint", name)
 		}
+	}
+}
+
+// TestGradClip checks that -grad-clip reaches the optimiser: with the gradient clipped far below Adam's epsilon
+// the parameters barely move, and the metrics still record the norm before clipping.
+func TestGradClip(t *testing.T) {
+	ds := synthetic(t, 40, 1)
+	moved := func(clip float64) (float64, float64) {
+		c := tinyConfig(t, 5)
+		c.GradClip = clip
+		dir := t.TempDir()
+		if _, err := Run(context.Background(), c, Options{Out: dir, Dataset: ds}); err != nil {
+			t.Fatal(err)
+		}
+		p0, _ := model.Init(mustModel(t, c, ds), c.Seed)
+		run, _ := checkpoints.OpenRun(dir)
+		ld, err := run.Latest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d float64
+		for i, s := range p0.Specs() {
+			v, _, _ := ld.File.F32(prefixParams + s.Name)
+			for j, x := range p0.Float64s(i) {
+				d += (float64(v[j]) - x) * (float64(v[j]) - x)
+			}
+		}
+		rs, _ := ReadMetrics(dir)
+		return math.Sqrt(d), rs[len(rs)-1].ParamGradNorm
+	}
+	free, n1 := moved(0)
+	clipped, n2 := moved(1e-12)
+	if !(clipped < free/100) {
+		t.Errorf("parameters moved %.3g with the gradient clipped, %.3g without", clipped, free)
+	}
+	if !(n1 > 1e-6 && n2 > 1e-6) {
+		t.Errorf("recorded gradient norms %v, %v should be the unclipped ones", n1, n2)
 	}
 }

@@ -105,6 +105,7 @@ func run(args []string, stderr io.Writer) int {
 		beta1     = fs.Float64("beta1", d.Adam.Beta1, "Adam beta1")
 		beta2     = fs.Float64("beta2", d.Adam.Beta2, "Adam beta2")
 		ema       = fs.Float64("ema", d.EMA, "EMA decay of the sampling weights (warm-up min(decay, (1+n)/(10+n)))")
+		gradClip  = fs.Float64("grad-clip", d.GradClip, "clip the parameter gradient's global L2 norm to this before Adam (0 = off)")
 		lgrad     = fs.Float64("lambda-grad", d.Loss.LambdaGrad, "weight of the gradient penalty mean (||grad_z f|| - 1)^2")
 		ll2       = fs.Float64("lambda-l2", d.Loss.LambdaL2, "weight of the l2 (variance) penalty mean f^2")
 		tmin      = fs.Float64("tmin", d.Sched.TMin, "smallest noise level t")
@@ -153,7 +154,7 @@ func run(args []string, stderr io.Writer) int {
 	given.Data, given.DataCache, given.DataLimit = *dataPath, *dataCache, *dataLimit
 	given.MNISTPad32, given.CelebACrop, given.FolderSize, given.Flip = *pad32, *crop, *folderSz, *flip
 	given.Preset, given.Steps, given.Batch, given.Seed = *preset, *steps, *batch, *seed
-	given.Adam.LR, given.Adam.Beta1, given.Adam.Beta2, given.EMA = *lr, *beta1, *beta2, *ema
+	given.Adam.LR, given.Adam.Beta1, given.Adam.Beta2, given.EMA, given.GradClip = *lr, *beta1, *beta2, *ema, *gradClip
 	given.Loss.LambdaGrad, given.Loss.LambdaL2, given.Loss.PenaltyAt = *lgrad, *ll2, *penAt
 	given.Sched.TMin, given.Sched.BetaMin, given.Sched.BetaMax, given.TDist = *tmin, *betaMin, *betaMax, *tdist
 	given.Run.CkptEvery, given.Run.CkptInterval = ck.steps, train.Duration(ck.interval)
