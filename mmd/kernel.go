@@ -255,6 +255,22 @@ func (k Polynomial) String() string {
 // KIDKernel returns the kernel (x.y/d + 1)^3 of the kernel inception distance.
 func KIDKernel() Polynomial { return Polynomial{Degree: 3, Coef0: 1} }
 
+// parseSpec splits a NAME[:N1,N2,...] description into the name and its numbers.
+func parseSpec(what, s string) (string, []float64, error) {
+	name, args, _ := strings.Cut(strings.TrimSpace(s), ":")
+	var nums []float64
+	if args != "" {
+		for _, f := range strings.Split(args, ",") {
+			v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+			if err != nil {
+				return "", nil, fmt.Errorf("mmd: %s %q: %w: %w", what, s, ErrParam, err)
+			}
+			nums = append(nums, v)
+		}
+	}
+	return name, nums, nil
+}
+
 func powInt(b float64, n int) float64 {
 	r := 1.0
 	for ; n > 0; n-- {
@@ -275,16 +291,9 @@ func powInt(b float64, n int) float64 {
 //
 // The returned kernel has been validated.
 func ParseKernel(s string) (Kernel, error) {
-	name, args, _ := strings.Cut(strings.TrimSpace(s), ":")
-	var nums []float64
-	if args != "" {
-		for _, f := range strings.Split(args, ",") {
-			v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
-			if err != nil {
-				return nil, fmt.Errorf("mmd: kernel %q: %w: %w", s, ErrParam, err)
-			}
-			nums = append(nums, v)
-		}
+	name, nums, err := parseSpec("kernel", s)
+	if err != nil {
+		return nil, err
 	}
 	nargs := func(lo, hi int) error {
 		if len(nums) < lo || len(nums) > hi {

@@ -3,7 +3,6 @@ package mmd
 import (
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 )
 
@@ -120,16 +119,9 @@ func checkLevel(name string, b float64) error {
 //
 // The returned schedule has been validated.
 func ParseNoise(s string) (NoiseSchedule, error) {
-	name, args, _ := strings.Cut(strings.TrimSpace(s), ":")
-	var nums []float64
-	if args != "" {
-		for _, f := range strings.Split(args, ",") {
-			v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
-			if err != nil {
-				return nil, fmt.Errorf("mmd: noise schedule %q: %w: %w", s, ErrParam, err)
-			}
-			nums = append(nums, v)
-		}
+	name, nums, err := parseSpec("noise schedule", s)
+	if err != nil {
+		return nil, err
 	}
 	want := func(n int) error {
 		if len(nums) != n {

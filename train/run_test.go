@@ -296,16 +296,8 @@ func TestCriticLearns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, _ := model.NewParams(mustModel(t, c, train))
-	values := map[string]any{}
-	for _, s := range p.Specs() {
-		v, _, err := ld.File.F32(prefixParams + s.Name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		values[s.Name] = v
-	}
-	if err := p.Import(values); err != nil {
+	p, _, err := LoadTrained(ld.File)
+	if err != nil {
 		t.Fatal(err)
 	}
 	after, err := HeldOutMMD(p, held, c.Sched, level, 100, 1)
@@ -414,16 +406,8 @@ func TestRealMNIST30Seconds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, _ := model.NewParams(m)
-	values := map[string]any{}
-	for _, s := range p.Specs() {
-		v, _, err := ld.File.F32(prefixParams + s.Name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		values[s.Name] = v
-	}
-	if err := p.Import(values); err != nil {
+	p, _, err := LoadTrained(ld.File)
+	if err != nil {
 		t.Fatal(err)
 	}
 	after, err := HeldOutMMD(p, test, c.Sched, level, 200, 1)

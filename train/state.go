@@ -170,7 +170,12 @@ func ConfigFromCheckpoint(f *checkpoints.File) (*Config, error) {
 }
 
 // LoadEMA returns the EMA (sampling) weights of a checkpoint, checked against its recorded model configuration.
-func LoadEMA(f *checkpoints.File) (*model.Params, *Config, error) {
+func LoadEMA(f *checkpoints.File) (*model.Params, *Config, error) { return loadWeights(f, prefixEMA) }
+
+// LoadTrained returns the trained (optimiser's, not averaged) weights of a checkpoint, checked like LoadEMA.
+func LoadTrained(f *checkpoints.File) (*model.Params, *Config, error) { return loadWeights(f, prefixParams) }
+
+func loadWeights(f *checkpoints.File, prefix string) (*model.Params, *Config, error) {
 	cfg, err := ConfigFromCheckpoint(f)
 	if err != nil {
 		return nil, nil, err
@@ -184,15 +189,15 @@ func LoadEMA(f *checkpoints.File) (*model.Params, *Config, error) {
 		var v any
 		var shape []int
 		if cfg.Model.DType == "float64" {
-			v, shape, err = f.F64(prefixEMA + spec.Name)
+			v, shape, err = f.F64(prefix + spec.Name)
 		} else {
-			v, shape, err = f.F32(prefixEMA + spec.Name)
+			v, shape, err = f.F32(prefix + spec.Name)
 		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("train: %s: %w", f.Path(), err)
 		}
 		if fmt.Sprint(shape) != fmt.Sprint(spec.Shape) {
-			return nil, nil, fmt.Errorf("train: %s: %s has shape %v, the model needs %v", f.Path(), prefixEMA+spec.Name, shape, spec.Shape)
+			return nil, nil, fmt.Errorf("train: %s: %s has shape %v, the model needs %v", f.Path(), prefix+spec.Name, shape, spec.Shape)
 		}
 		values[spec.Name] = v
 	}
