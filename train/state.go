@@ -173,7 +173,9 @@ func ConfigFromCheckpoint(f *checkpoints.File) (*Config, error) {
 func LoadEMA(f *checkpoints.File) (*model.Params, *Config, error) { return loadWeights(f, prefixEMA) }
 
 // LoadTrained returns the trained (optimiser's, not averaged) weights of a checkpoint, checked like LoadEMA.
-func LoadTrained(f *checkpoints.File) (*model.Params, *Config, error) { return loadWeights(f, prefixParams) }
+func LoadTrained(f *checkpoints.File) (*model.Params, *Config, error) {
+	return loadWeights(f, prefixParams)
+}
 
 func loadWeights(f *checkpoints.File, prefix string) (*model.Params, *Config, error) {
 	cfg, err := ConfigFromCheckpoint(f)
