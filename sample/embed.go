@@ -7,6 +7,8 @@ import (
 
 	"github.com/dmmd/dmmd/data"
 	"github.com/dmmd/dmmd/diffusion"
+
+	"github.com/dmmd/dmmd/internal/progress"
 )
 
 // Embeddings are the per-level mean features the flow needs in place of the data (paper eq. 12). It is plain data,
@@ -210,8 +212,8 @@ func ComputeEmbeddings(c Critic, ds data.Dataset, levels []float64, opt EmbedOpt
 	if !opt.SkipNoised {
 		passes *= 2
 	}
-	bar := newProgress(opt.Progress, M*passes, "mean embeddings")
-	defer bar.finish()
+	bar := progress.New(opt.Progress, int64(M*passes), progress.Options{Desc: "sample: mean embeddings", Unit: "img"})
+	defer bar.Finish()
 
 	accumulate := func(sum []float64, n int) {
 		for i := range n {
@@ -232,7 +234,7 @@ func ComputeEmbeddings(c Critic, ds data.Dataset, levels []float64, opt EmbedOpt
 				return nil, fmt.Errorf("sample: embeddings: features of images %d..%d at t=%v: %w", lo, lo+n-1, t, err)
 			}
 			accumulate(sumP[k], n)
-			bar.add(n)
+			bar.Add(int64(n))
 			if opt.SkipNoised {
 				continue
 			}
@@ -250,7 +252,7 @@ func ComputeEmbeddings(c Critic, ds data.Dataset, levels []float64, opt EmbedOpt
 					lo, lo+n-1, t, err)
 			}
 			accumulate(sumN[k], n)
-			bar.add(n)
+			bar.Add(int64(n))
 		}
 	}
 	inv := 1 / float64(M)

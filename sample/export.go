@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 
 	"github.com/dmmd/dmmd/data"
+
+	"github.com/dmmd/dmmd/internal/progress"
 )
 
 // FileName returns the export file name of image i: "%06d.png" (000000.png, 000001.png, ...; seven digits from
@@ -246,8 +248,8 @@ func Export(ctx context.Context, f *Flow, dir string, opt ExportOptions) (Export
 			total++
 		}
 	}
-	bar := newProgress(opt.Progress, total, fmt.Sprintf("sampling %s", opt.Shard))
-	defer bar.finish()
+	bar := progress.New(opt.Progress, int64(total), progress.Options{Desc: fmt.Sprintf("sample: shard %s", opt.Shard), Unit: "img"})
+	defer bar.Finish()
 	buf := make([]float32, f.GroupLen())
 	idx := make([]int, 0, P)
 	dim := shape.Size()
@@ -268,7 +270,7 @@ func Export(ctx context.Context, f *Flow, dir string, opt ExportOptions) (Export
 		}
 		if missing == 0 {
 			st.Skipped += hi - lo
-			bar.add(hi - lo)
+			bar.Add(int64(hi - lo))
 			continue
 		}
 		if err := f.Group(g, buf); err != nil {
@@ -280,14 +282,14 @@ func Export(ctx context.Context, f *Flow, dir string, opt ExportOptions) (Export
 		for i := lo; i < hi; i++ {
 			if d.exists[i] {
 				st.Skipped++
-				bar.add(1)
+				bar.Add(1)
 				continue
 			}
 			k := len(idx)
 			copy(buf[k*dim:(k+1)*dim], buf[(i-lo)*dim:(i-lo+1)*dim])
 			idx = append(idx, i)
 		}
-		err := d.writeAll(idx, buf, func() { st.Written++; bar.add(1) })
+		err := d.writeAll(idx, buf, func() { st.Written++; bar.Add(1) })
 		if err != nil {
 			return st, err
 		}
@@ -334,15 +336,15 @@ func ExportReal(ctx context.Context, ds data.Dataset, dir string, opt ExportOpti
 			total++
 		}
 	}
-	bar := newProgress(opt.Progress, total, fmt.Sprintf("exporting real %s", opt.Shard))
-	defer bar.finish()
+	bar := progress.New(opt.Progress, int64(total), progress.Options{Desc: fmt.Sprintf("sample: real images, shard %s", opt.Shard), Unit: "img"})
+	defer bar.Finish()
 	// Read blocks of images sequentially (a Dataset need not be safe for concurrent use), write them in parallel.
 	const block = 256
 	dim := shape.Size()
 	x := make([]float32, block*dim)
 	idx := make([]int, 0, block)
 	flush := func() error {
-		err := d.writeAll(idx, x, func() { st.Written++; st.Groups++; bar.add(1) })
+		err := d.writeAll(idx, x, func() { st.Written++; st.Groups++; bar.Add(1) })
 		idx = idx[:0]
 		return err
 	}
@@ -352,7 +354,7 @@ func ExportReal(ctx context.Context, ds data.Dataset, dir string, opt ExportOpti
 		}
 		if d.exists[i] {
 			st.Skipped++
-			bar.add(1)
+			bar.Add(1)
 			continue
 		}
 		if len(idx) == 0 {

@@ -9,9 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
-	"github.com/schollz/progressbar/v3"
+	pbar "github.com/dmmd/dmmd/internal/progress"
 )
 
 // The official binary version and its published MD5
@@ -54,22 +53,12 @@ func Download(url, sum, dst string, progress io.Writer) (err error) {
 
 	h := md5.New()
 	w := io.MultiWriter(tmp, h)
-	var bar *progressbar.ProgressBar
-	if progress != nil {
-		if resp.ContentLength < 0 { // no size for a bar (a spinner would need a goroutine)
-			fmt.Fprintf(progress, "cifar: downloading %s (size unknown)\n", url)
-		} else {
-			bar = progressbar.NewOptions64(resp.ContentLength,
-				progressbar.OptionSetWriter(progress),
-				progressbar.OptionSetDescription("cifar: downloading "+filepath.Base(dst)),
-				progressbar.OptionShowBytes(true),
-				progressbar.OptionSetWidth(30),
-				progressbar.OptionThrottle(200*time.Millisecond),
-			)
-			w = io.MultiWriter(w, bar)
-			defer fmt.Fprintln(progress) // end the bar's line
-		}
+	if progress != nil && resp.ContentLength < 0 {
+		fmt.Fprintf(progress, "cifar: downloading %s (size unknown)\n", url)
 	}
+	bar := pbar.New(progress, resp.ContentLength, pbar.Options{Desc: "cifar: downloading " + filepath.Base(dst), Bytes: true})
+	defer bar.Finish()
+	w = io.MultiWriter(w, bar)
 	n, err := io.Copy(w, resp.Body)
 	if err == nil && resp.ContentLength >= 0 && n != resp.ContentLength {
 		err = fmt.Errorf("got %d of %d bytes", n, resp.ContentLength)
@@ -80,9 +69,7 @@ func Download(url, sum, dst string, progress io.Writer) (err error) {
 	if got := hex.EncodeToString(h.Sum(nil)); got != strings.ToLower(sum) {
 		return fmt.Errorf("cifar: download %s: MD5 %s does not match the published %s; deleted the downloaded file", url, got, sum)
 	}
-	if bar != nil {
-		bar.Finish()
-	}
+	bar.Finish()
 	if err := tmp.Chmod(0o644); err != nil {
 		return fmt.Errorf("cifar: download: %w", err)
 	}

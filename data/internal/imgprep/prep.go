@@ -12,12 +12,10 @@ import (
 	"io/fs"
 	"runtime"
 	"sync"
-	"time"
-
-	"github.com/schollz/progressbar/v3"
 
 	"github.com/dmmd/dmmd/data"
 	"github.com/dmmd/dmmd/data/internal/cache"
+	"github.com/dmmd/dmmd/internal/progress"
 )
 
 // Config describes one preprocessing job.
@@ -122,20 +120,7 @@ func decodeAll(cfg Config) (*data.U8, error) {
 	if workers <= 0 {
 		workers = runtime.NumCPU()
 	}
-	var bar *progressbar.ProgressBar
-	if cfg.Progress != nil {
-		w := cfg.Progress
-		bar = progressbar.NewOptions(n,
-			progressbar.OptionSetWriter(w),
-			progressbar.OptionSetDescription(cfg.Pkg+": preprocessing"),
-			progressbar.OptionShowCount(),
-			progressbar.OptionShowIts(),
-			progressbar.OptionSetItsString("img"),
-			progressbar.OptionSetWidth(30),
-			progressbar.OptionThrottle(200*time.Millisecond),
-			progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
-		)
-	}
+	bar := progress.New(cfg.Progress, int64(n), progress.Options{Desc: cfg.Pkg + ": preprocessing", Unit: "img"})
 
 	jobs := make(chan job, 2*workers)
 	stop := make(chan struct{})
@@ -166,9 +151,7 @@ func decodeAll(cfg Config) (*data.U8, error) {
 					fail(fmt.Errorf("%s: %s: %w", cfg.Pkg, src.Display(j.name), err))
 					continue
 				}
-				if bar != nil {
-					bar.Add(1)
-				}
+				bar.Add(1)
 			}
 		}()
 	}
@@ -182,13 +165,7 @@ func decodeAll(cfg Config) (*data.U8, error) {
 	})
 	close(jobs)
 	wg.Wait()
-	if bar != nil {
-		if firstErr == nil && readErr == nil {
-			bar.Finish()
-		} else {
-			bar.Exit()
-		}
-	}
+	bar.Finish()
 	if firstErr != nil {
 		return nil, firstErr
 	}
