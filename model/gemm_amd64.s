@@ -1,3 +1,5 @@
+//go:build amd64 && !purego
+
 #include "textflag.h"
 
 // func sgemmKernel6x16(k int, a, b, c *float32)
