@@ -7,7 +7,6 @@ import (
 
 	"github.com/dmmd/dmmd/data"
 	"github.com/dmmd/dmmd/diffusion"
-
 	"github.com/dmmd/dmmd/internal/progress"
 )
 

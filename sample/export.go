@@ -16,7 +16,6 @@ import (
 	"sync/atomic"
 
 	"github.com/dmmd/dmmd/data"
-
 	"github.com/dmmd/dmmd/internal/progress"
 )
 
