@@ -3,6 +3,7 @@ package mmd
 import (
 	"fmt"
 	"math"
+	"sort"
 )
 
 // AdaptiveBandwidth returns the width alpha* of the seed talk's adaptive
@@ -35,4 +36,31 @@ func AdaptiveBandwidth(mu []float64, sigma float64) (float64, error) {
 		return 0, nil
 	}
 	return math.Sqrt(v), nil
+}
+
+// MedianDistance returns the median Euclidean distance between distinct pairs of the first n points of p (all
+// points when n <= 0 or n > p.Len()): the median heuristic for the width of a Gaussian kernel. With an even
+// number of pairs it is the upper of the two middle distances.
+func MedianDistance(p Points, n int) (float64, error) {
+	if err := p.check("points", 2); err != nil {
+		return 0, fmt.Errorf("mmd: median distance: %w", err)
+	}
+	if n <= 0 || n > p.Len() {
+		n = p.Len()
+	}
+	if n < 2 {
+		return 0, fmt.Errorf("mmd: median distance of %d points: %w", n, ErrEmpty)
+	}
+	d := make([]float64, 0, n*(n-1)/2)
+	for i := 0; i < n; i++ {
+		for j := i + 1; j < n; j++ {
+			v := math.Sqrt(sqDist(p.Row(i), p.Row(j)))
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return 0, fmt.Errorf("mmd: median distance: points %d and %d are %v apart (not finite): %w", i, j, v, ErrParam)
+			}
+			d = append(d, v)
+		}
+	}
+	sort.Float64s(d)
+	return d[len(d)/2], nil
 }

@@ -137,3 +137,43 @@ func TestAdaptiveBandwidthErrors(t *testing.T) {
 		t.Errorf("nan mu: %v", err)
 	}
 }
+
+func TestMedianDistance(t *testing.T) {
+	pts := func(rows ...[]float64) Points {
+		p, err := PointsFromRows(rows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	line := pts([]float64{0}, []float64{1}, []float64{3}, []float64{7}) // distances 1 2 3 4 6 7
+	tests := []struct {
+		name    string
+		p       Points
+		n       int
+		want    float64
+		wantErr error
+	}{
+		{"all points, even pair count: upper middle", line, 0, 4, nil},
+		{"first three points: 1 2 3", line, 3, 2, nil},
+		{"n beyond Len means all", line, 99, 4, nil},
+		{"2-d", pts([]float64{0, 0}, []float64{3, 4}, []float64{0, 8}), 0, 5, nil},
+		{"one point", pts([]float64{1}), 0, 0, ErrEmpty},
+		{"n = 1", line, 1, 0, ErrEmpty},
+		{"not finite", pts([]float64{0}, []float64{math.Inf(1)}), 0, 0, ErrParam},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := MedianDistance(tc.p, tc.n)
+			if tc.wantErr != nil {
+				if !errors.Is(err, tc.wantErr) {
+					t.Fatalf("err = %v, want %v", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("MedianDistance = %v, %v; want %v", got, err, tc.want)
+			}
+		})
+	}
+}

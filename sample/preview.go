@@ -28,13 +28,13 @@ func PreviewDefaults(dim int) Options {
 	return o
 }
 
-// WritePreview is the trainer's -sample-every hook: it runs a 64-particle flow with critic c and writes a grid of N
-// particles to path (PNG, atomically). With no Embeddings it first averages the critic's features over the first M
-// images of ds on the flow's level grid (m_P only for the exact flow), which costs M * T feature evaluations.
-func WritePreview(c Critic, ds data.Dataset, path string, opt PreviewOptions) error {
+// Preview runs the trainer's -sample-every flow: a 64-particle flow with critic c, returning N samples. With no
+// Embeddings it first averages the critic's features over the first M images of ds on the flow's level grid (m_P
+// only for the exact flow), which costs M * T feature evaluations.
+func Preview(c Critic, ds data.Dataset, opt PreviewOptions) ([]float32, error) {
 	shape, _, err := checkCritic(c)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	o := opt.Flow
 	if o == (Options{}) {
@@ -44,18 +44,14 @@ func WritePreview(c Critic, ds data.Dataset, path string, opt PreviewOptions) er
 	if n == 0 {
 		n = 64
 	}
-	scale := opt.Scale
-	if scale == 0 {
-		scale = 1
-	}
-	if n < 0 || opt.M < 0 || scale < 0 {
-		return fmt.Errorf("sample: preview: N = %d, M = %d and scale = %d must be >= 0", n, opt.M, scale)
+	if n < 0 || opt.M < 0 {
+		return nil, fmt.Errorf("sample: preview: N = %d and M = %d must be >= 0", n, opt.M)
 	}
 	emb := opt.Embeddings
 	if emb == nil {
 		levels, err := o.LevelGrid()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		m := opt.M
 		if m == 0 {
@@ -66,16 +62,28 @@ func WritePreview(c Critic, ds data.Dataset, path string, opt PreviewOptions) er
 			SkipNoised: o.Mode == Exact, Progress: opt.Progress,
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
 	f, err := NewFlow(c, emb, o)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	x, err := f.Sample(n)
+	return f.Sample(n)
+}
+
+// WritePreview runs Preview and writes the samples as a grid to path (PNG, atomically), upscaled by opt.Scale.
+func WritePreview(c Critic, ds data.Dataset, path string, opt PreviewOptions) error {
+	scale := opt.Scale
+	if scale == 0 {
+		scale = 1
+	}
+	if scale < 0 {
+		return fmt.Errorf("sample: preview: scale = %d must be >= 0", scale)
+	}
+	x, err := Preview(c, ds, opt)
 	if err != nil {
 		return err
 	}
-	return WriteGrid(path, x, shape, scale)
+	return WriteGrid(path, x, CriticShape(c), scale)
 }

@@ -62,8 +62,9 @@ type RunSettings struct {
 
 // SampleSettings control the sample grids written during training.
 type SampleSettings struct {
-	Every     int64 `json:"every"`     // write samples/step-<step>.png every N steps (0 = off)
-	Particles int   `json:"particles"` // particles in the grid
+	Every     int64 `json:"every"`          // write samples/step-<step>.png every N steps (0 = off)
+	Particles int   `json:"particles"`      // particles in the grid
+	Refs      int   `json:"refs,omitempty"` // score each grid against this many data images (0 = no score)
 }
 
 // DataFingerprint identifies a dataset's contents, so a run can resume from a moved copy but not from other data.
@@ -140,7 +141,7 @@ func DefaultConfig(dataset string) (Config, error) {
 		Batch:      64,
 		Steps:      d.steps,
 		Run:        RunSettings{CkptEvery: 1000, CkptInterval: Duration(10 * time.Minute), Keep: 3, LogEvery: 50},
-		Sample:     SampleSettings{Every: 0, Particles: 64},
+		Sample:     SampleSettings{Every: 1000, Particles: 64, Refs: 500},
 	}, nil
 }
 
@@ -198,6 +199,8 @@ func (c *Config) Validate() error {
 		return bad("-sample-every %d must be >= 0", c.Sample.Every)
 	case c.Sample.Particles < 2 || c.Sample.Particles > 4096:
 		return bad("-sample-n %d outside [2, 4096]", c.Sample.Particles)
+	case c.Sample.Refs < 0 || c.Sample.Refs == 1:
+		return bad("-sample-refs %d: give 0 (no score) or at least 2 images", c.Sample.Refs)
 	}
 	if err := c.Sched.Validate(); err != nil {
 		return bad("%v", err)
@@ -255,6 +258,7 @@ var settings = []setting{
 	{"log-every", false, func(c *Config) any { return c.Run.LogEvery }, func(d, s *Config) { d.Run.LogEvery = s.Run.LogEvery }},
 	{"sample-every", false, func(c *Config) any { return c.Sample.Every }, func(d, s *Config) { d.Sample.Every = s.Sample.Every }},
 	{"sample-n", false, func(c *Config) any { return c.Sample.Particles }, func(d, s *Config) { d.Sample.Particles = s.Sample.Particles }},
+	{"sample-refs", false, func(c *Config) any { return c.Sample.Refs }, func(d, s *Config) { d.Sample.Refs = s.Sample.Refs }},
 }
 
 // penaltyAt is the penalty location with the default spelled out (runs from before the option record "").

@@ -9,7 +9,8 @@
 //	latest                      the checkpoint to resume from
 //	metrics.jsonl               one JSON record per step (Record)
 //	loss.png                    the loss terms against the step, redrawn at every checkpoint
-//	samples/step-<step>.png     sample grids from the EMA weights (with Config.Sample.Every)
+//	samples/step-<step>.png     sample grids from the EMA weights (every Config.Sample.Every steps)
+//	samples/scores.jsonl        each grid's pixel MMD^2 to the data (SampleScore; with Config.Sample.Refs)
 //
 // Same configuration, same seed: the same loss curve, bit for bit, whether or not the run was interrupted and
 // resumed in between.

@@ -45,43 +45,16 @@ type metricsLog struct {
 func openMetrics(dir string, after int64) (*metricsLog, error) {
 	path := filepath.Join(dir, MetricsName)
 	m := &metricsLog{path: path}
-	old, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-	case err != nil:
-		return nil, fmt.Errorf("train: reading %s: %w", path, err)
-	default:
-		var keep bytes.Buffer
-		lines := bytes.Split(old, []byte("\n"))
-		for i, line := range lines {
-			if len(bytes.TrimSpace(line)) == 0 {
-				continue
-			}
-			var r Record
-			if err := json.Unmarshal(line, &r); err != nil {
-				if i == len(lines)-1 {
-					break // a torn last line from a crash
-				}
-				return nil, fmt.Errorf("train: %s line %d: %w", path, i+1, err)
-			}
-			if r.Step > after {
-				continue
-			}
-			m.history = append(m.history, r)
-			keep.Write(line)
-			keep.WriteByte('\n')
+	err := trimLog(path, after, func(line []byte) error {
+		var r Record
+		if err := json.Unmarshal(line, &r); err != nil {
+			return err
 		}
-		if keep.Len() != len(old) {
-			if err := writeFileAtomic(path, keep.Bytes()); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if after == 0 {
-		m.history = nil
-		if err := writeFileAtomic(path, nil); err != nil {
-			return nil, err
-		}
+		m.history = append(m.history, r)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	m.f, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
@@ -89,6 +62,55 @@ func openMetrics(dir string, after int64) (*metricsLog, error) {
 	}
 	m.w = bufio.NewWriterSize(m.f, 64<<10)
 	return m, nil
+}
+
+// trimLog prepares a JSON-lines log with a "step" field for appending after step `after`: it drops the lines of
+// later steps and a torn last line (a crash), and empties the log when after is 0 (a fresh run). keep, if not nil,
+// sees every kept line in order.
+func trimLog(path string, after int64, keep func(line []byte) error) error {
+	old, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("train: reading %s: %w", path, err)
+	case after == 0:
+		return writeFileAtomic(path, nil)
+	}
+	var kept bytes.Buffer
+	lines := bytes.Split(old, []byte("\n"))
+	for i, line := range lines {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		var r struct {
+			Step *int64 `json:"step"`
+		}
+		err := json.Unmarshal(line, &r)
+		if err == nil && r.Step == nil {
+			err = errors.New(`no "step"`)
+		}
+		if err != nil {
+			if i == len(lines)-1 {
+				break // a torn last line from a crash
+			}
+			return fmt.Errorf("train: %s line %d: %w", path, i+1, err)
+		}
+		if *r.Step > after {
+			continue
+		}
+		if keep != nil {
+			if err := keep(line); err != nil {
+				return fmt.Errorf("train: %s line %d: %w", path, i+1, err)
+			}
+		}
+		kept.Write(line)
+		kept.WriteByte('\n')
+	}
+	if kept.Len() != len(old) {
+		return writeFileAtomic(path, kept.Bytes())
+	}
+	return nil
 }
 
 func (m *metricsLog) add(r Record) error {

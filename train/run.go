@@ -1,6 +1,7 @@
 package train
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -69,7 +70,8 @@ type trainer struct {
 	rng     *rand.Rand
 	metrics *metricsLog
 	rep     *reporter
-	critic  *model.Critic // EMA critic for sample grids, built on first use
+	critic  *model.Critic  // EMA critic for sample grids, built on first use
+	scorer  *sample.Scorer // reference images for the sample score, built on first use
 
 	y, x0, xt []float32
 	z         []float32 // penalty points (PenaltyAt interp)
@@ -159,6 +161,9 @@ func setup(cfg Config, opt Options) (*trainer, Result, error) {
 		return nil, res, fmt.Errorf("train: %w", err)
 	}
 	if t.metrics, err = openMetrics(opt.Out, t.st.step); err != nil {
+		return nil, res, err
+	}
+	if err := trimLog(filepath.Join(opt.Out, samplesDir, ScoresName), t.st.step, nil); err != nil {
 		return nil, res, err
 	}
 	res.Step = t.st.step
@@ -397,6 +402,11 @@ func (t *trainer) loop(ctx context.Context, res Result) (Result, error) {
 	res.Checkpoint = t.lastCkpt
 	t.rep.finish()
 	t.logf("done: %d steps; last checkpoint %s", t.st.step, t.lastCkpt)
+	if scores, err := ReadScores(t.opt.Out); err == nil && len(scores) > 0 {
+		best := slices.MinFunc(scores, func(a, b SampleScore) int { return cmp.Compare(a.MMD2, b.MMD2) })
+		t.logf("best sample score %.4g at step %d (samples/%s; noise %.4g): a checkpoint near it samples best",
+			best.MMD2, best.Step, best.Grid, best.Noise)
+	}
 	return res, nil
 }
 
@@ -530,31 +540,4 @@ func (t *trainer) interrupt(res Result) (Result, error) {
 	}
 	t.logf("interrupted at step %d; checkpoint %s; resume with: %s", t.st.step, t.lastCkpt, cmd)
 	return res, nil
-}
-
-// samplesDir holds the sample grids written during training.
-const samplesDir = "samples"
-
-// preview writes a grid of samples from the EMA weights with cheap flow settings.
-func (t *trainer) preview() error {
-	if t.critic == nil {
-		var err error
-		if t.critic, err = model.NewCritic(t.st.ema.Params, min(64, t.cfg.Sample.Particles)); err != nil {
-			return fmt.Errorf("train: sample grid: %w", err)
-		}
-	}
-	dir := filepath.Join(t.opt.Out, samplesDir)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("train: %w", err)
-	}
-	path := filepath.Join(dir, fmt.Sprintf("step-%09d.png", t.st.step))
-	opt := sample.PreviewOptions{N: t.cfg.Sample.Particles, Seed: t.cfg.Seed, Scale: 2}
-	opt.Flow = sample.PreviewDefaults(t.cfg.Model.InputSize())
-	opt.Flow.Particles = t.cfg.Sample.Particles
-	opt.Flow.Seed = t.cfg.Seed
-	if err := sample.WritePreview(t.critic, t.ds, path, opt); err != nil {
-		return fmt.Errorf("train: sample grid: %w", err)
-	}
-	t.logf("step %d: wrote %s", t.st.step, path)
-	return nil
 }

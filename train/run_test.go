@@ -253,6 +253,8 @@ func TestConfigValidate(t *testing.T) {
 		{"log", func(c *Config) { c.Run.LogEvery = 0 }},
 		{"limit", func(c *Config) { c.DataLimit = 3 }},
 		{"crop", func(c *Config) { c.CelebACrop = 100 }},
+		{"sample-refs 1", func(c *Config) { c.Sample.Refs = 1 }},
+		{"sample-refs < 0", func(c *Config) { c.Sample.Refs = -5 }},
 	} {
 		c, _ := DefaultConfig("cifar10")
 		tc.edit(&c)

@@ -37,7 +37,7 @@ type flags struct {
 	embedN                             int
 	embedSeed                          uint64
 	grid, out, shard                   string
-	gridN, scale, n                    int
+	gridN, scale, n, score             int
 	exportReal                         bool
 	flow, etaSchedule, spacing, clip   string
 	opt                                sample.Options
@@ -70,6 +70,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	fs.Float64Var(&f.opt.TMin, "tmin", 0, "last level (default: the run's t_min)")
 	fs.StringVar(&f.grid, "grid", "", "write a square grid of samples to this PNG: -n images (64 if -n is not given), at most 64 with -out")
 	fs.IntVar(&f.scale, "scale", 1, "integer upscaling of the grid")
+	fs.IntVar(&f.score, "score", 0, "print the grid's pixel MMD^2 to this many training images (lower is better; needs the data; 0 = off)")
 	fs.IntVar(&f.n, "n", 50000, "images to export with -out (with -export-real: default the whole dataset)")
 	fs.StringVar(&f.out, "out", "", "export folder: 000000.png, 000001.png, ... and nothing else; an interrupted export resumes")
 	fs.StringVar(&f.shard, "shard", "", "i/n: write only shard i of n (flow groups g with g % n == i); n machines together write what one would")
@@ -129,6 +130,9 @@ func sampleMain(ctx context.Context, f *flags, set map[string]bool, stderr io.Wr
 	if f.n < 1 || f.scale < 1 || f.embedN < 2 {
 		return usagef("-n and -scale must be positive and -embed-n at least 2")
 	}
+	if f.score < 0 || f.score == 1 || (f.score > 0 && f.grid == "") {
+		return usagef("-score %d: give 0 (off) or at least 2 images, with -grid", f.score)
+	}
 	f.gridN = f.n
 	if !set["n"] {
 		f.gridN = 64
@@ -183,6 +187,11 @@ func sampleMain(ctx context.Context, f *flags, set map[string]bool, stderr io.Wr
 			return err
 		}
 		fmt.Fprintf(stderr, "sample: wrote %s (%d images)\n", f.grid, f.gridN)
+		if f.score > 0 {
+			if err := printScore(f, tcfg, x, stderr); err != nil {
+				return err
+			}
+		}
 	}
 	if f.out != "" {
 		st, err := sample.Export(ctx, flow, f.out, sample.ExportOptions{N: f.n, Shard: shard, Progress: stderr})
@@ -293,6 +302,25 @@ func flowOptions(f *flags, set map[string]bool, tcfg *train.Config) (sample.Opti
 		return opt, usageError{err}
 	}
 	return opt, nil
+}
+
+// printScore prints the pixel MMD^2 between the samples x and f.score training images (sample.Scorer).
+func printScore(f *flags, tcfg *train.Config, x []float32, stderr io.Writer) error {
+	ds, err := openData(f, tcfg, stderr)
+	if err != nil {
+		return fmt.Errorf("sample: -score needs the training data (give -data): %w", err)
+	}
+	sc, err := sample.NewScorer(ds, f.score)
+	if err != nil {
+		return err
+	}
+	m, err := sc.Score(x)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "sample: score (pixel MMD^2 to %d training images, Gaussian width %.3g): %.4g; N(0, I) noise scores %.4g; lower is better\n",
+		sc.References(), sc.Sigma(), m, sc.NoiseBaseline())
+	return nil
 }
 
 // openData opens the dataset for the embeddings or -export-real: the run's, unless flags say otherwise.

@@ -11,7 +11,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -100,8 +99,9 @@ func TestEndToEnd(t *testing.T) {
 
 	// A grid; the embeddings are computed from the run's data and stored next to the checkpoint.
 	grid := filepath.Join(tmp, "grid.png")
-	code, log := runSample(t, append(common, "-grid", grid, "-n", "9", "-scale", "2")...)
-	if code != 0 || !strings.Contains(log, "stored") || !strings.Contains(log, "NFE 12") {
+	code, log := runSample(t, append(common, "-grid", grid, "-n", "9", "-scale", "2", "-score", "20")...)
+	if code != 0 || !strings.Contains(log, "stored") || !strings.Contains(log, "NFE 12") ||
+		!strings.Contains(log, "pixel MMD^2 to 20 training images") {
 		t.Fatalf("grid: exit %d\n%s", code, log)
 	}
 	f, err := os.Open(grid)
@@ -192,6 +192,8 @@ func TestFlagErrors(t *testing.T) {
 		{[]string{"-ckpt", "."}, 2, "nothing to do"},
 		{[]string{"-export-real", "-dataset", "mnist"}, 2, "needs -out"},
 		{[]string{"stray"}, 2, "unexpected arguments"},
+		{[]string{"-ckpt", ".", "-out", "x", "-score", "100"}, 2, "with -grid"},
+		{[]string{"-ckpt", ".", "-grid", "g.png", "-score", "1"}, 2, "at least 2"},
 	} {
 		code, log := runSample(t, tc.args...)
 		if code != tc.code || !strings.Contains(log, tc.want) {
@@ -259,7 +261,11 @@ func TestMNISTSamplesApproachData(t *testing.T) {
 		noise.Data[i] = rng.NormFloat64()
 		clamped.Data[i] = math.Max(-1, math.Min(1, noise.Data[i]))
 	}
-	k := mmd.Gaussian{Sigma: medianDistance(held, 200)}
+	sigma, err := mmd.MedianDistance(held, 200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := mmd.Gaussian{Sigma: sigma}
 	mS, _ := mmd.MMD2Unbiased(k, samples, held)
 	mN, _ := mmd.MMD2Unbiased(k, noise, held)
 	mC, _ := mmd.MMD2Unbiased(k, clamped, held)
@@ -268,23 +274,6 @@ func TestMNISTSamplesApproachData(t *testing.T) {
 	if !(mS < mC && mS < mN) {
 		t.Errorf("samples are not closer to the data than noise: %.4g vs %.4g (clamped) and %.4g", mS, mC, mN)
 	}
-}
-
-// medianDistance is the median Euclidean distance between the first n points (the median heuristic).
-func medianDistance(p mmd.Points, n int) float64 {
-	var d []float64
-	for i := 0; i < n; i++ {
-		for j := i + 1; j < n; j++ {
-			var s float64
-			for q := 0; q < p.Dim; q++ {
-				v := p.Data[i*p.Dim+q] - p.Data[j*p.Dim+q]
-				s += v * v
-			}
-			d = append(d, math.Sqrt(s))
-		}
-	}
-	slices.Sort(d)
-	return d[len(d)/2]
 }
 
 func mmdPoints(n, dim int) mmd.Points {

@@ -118,6 +118,7 @@ func run(args []string, stderr io.Writer) int {
 		logEvery  = fs.Int("log-every", d.Run.LogEvery, "print a progress line every N steps when stderr is not a terminal")
 		sampleEv  = fs.Int64("sample-every", d.Sample.Every, "write samples/step-<step>.png from the EMA weights every N steps (0 = off)")
 		sampleN   = fs.Int("sample-n", d.Sample.Particles, "particles in each sample grid")
+		sampleRef = fs.Int("sample-refs", d.Sample.Refs, "score each sample grid by its pixel MMD^2 to this many data images, logged to samples/scores.jsonl (0 = no score)")
 		progress  = fs.String("progress", "auto", "progress display: auto (a bar on a terminal), bar, or lines")
 	)
 	ck := &ckptEvery{steps: d.Run.CkptEvery, interval: time.Duration(d.Run.CkptInterval)}
@@ -159,7 +160,7 @@ func run(args []string, stderr io.Writer) int {
 	given.Sched.TMin, given.Sched.BetaMin, given.Sched.BetaMax, given.TDist = *tmin, *betaMin, *betaMax, *tdist
 	given.Run.CkptEvery, given.Run.CkptInterval = ck.steps, train.Duration(ck.interval)
 	given.Run.Keep, given.Run.LogEvery = *keep, *logEvery
-	given.Sample.Every, given.Sample.Particles = *sampleEv, *sampleN
+	given.Sample.Every, given.Sample.Particles, given.Sample.Refs = *sampleEv, *sampleN, *sampleRef
 	if set["ckpt-every"] {
 		set["ckpt-interval"] = true
 	}
