@@ -186,3 +186,19 @@ func ExampleGrid() {
 	fmt.Println(img.Bounds().Dx(), "x", img.Bounds().Dy())
 	// Output: 68 x 40
 }
+
+// A Scorer ranks sample sets by their pixel-space MMD^2 to the data: lower is closer.
+func ExampleScorer() {
+	train := newCloud(400, 2, 2) // the data: 4 clusters in [-1, 1]^2
+	sc, err := sample.NewScorer(train, 200)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fresh := newCloudNoise(64, 2, 2, 9) // new draws from the same distribution
+	good, _ := sc.Score(fresh.x)
+	collapsed := make([]float32, 64*2) // every sample at the origin, between the clusters
+	bad, _ := sc.Score(collapsed)
+	fmt.Println(sc.References(), good < 0.05*sc.NoiseBaseline(), bad > good)
+	// Output: 200 true true
+}
