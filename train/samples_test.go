@@ -101,3 +101,44 @@ func TestSampleScoreOff(t *testing.T) {
 func gridPath(dir string, step int64) string {
 	return filepath.Join(dir, samplesDir, gridName(step))
 }
+
+func TestTrimLog(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		after    int64
+		want     string // file afterwards
+		err      string // substring of the error; "" = none
+	}{
+		{"later steps dropped", "{\"step\":1}\n{\"step\":2}\n{\"step\":3}\n", 2, "{\"step\":1}\n{\"step\":2}\n", ""},
+		{"nothing to drop", "{\"step\":1}\n", 5, "{\"step\":1}\n", ""},
+		{"torn last line (crash)", "{\"step\":1}\n{\"st", 5, "{\"step\":1}\n", ""},
+		{"fresh run empties", "{\"step\":1}\n", 0, "", ""},
+		{"corrupt middle line", "{\"step\":1}\nxx\n{\"step\":2}\n", 5, "", "line 2"},
+		{"line without a step", "{\"mmd2\":1}\n{\"step\":2}\n", 5, "", `no "step"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "log.jsonl")
+			if err := os.WriteFile(path, []byte(tc.in), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var seen int
+			err := trimLog(path, tc.after, func([]byte) error { seen++; return nil })
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := os.ReadFile(path)
+			if string(got) != tc.want || (tc.after > 0 && seen != strings.Count(tc.want, "\n")) {
+				t.Fatalf("file %q (%d lines seen), want %q", got, seen, tc.want)
+			}
+		})
+	}
+	if err := trimLog(filepath.Join(t.TempDir(), "absent.jsonl"), 3, nil); err != nil {
+		t.Fatalf("absent log: %v", err)
+	}
+}
