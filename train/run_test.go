@@ -73,6 +73,24 @@ func losses(t *testing.T, dir string) [][5]float64 {
 	return out
 }
 
+// latestTrained returns the trained (not EMA) weights of a run's latest checkpoint.
+func latestTrained(t *testing.T, dir string) *model.Params {
+	t.Helper()
+	run, err := checkpoints.OpenRun(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ld, err := run.Latest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _, err := LoadTrained(ld.File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // finalTensors returns every tensor of a run's latest checkpoint (parameters, EMA, Adam moments, states).
 func finalTensors(t *testing.T, dir string) map[string][]byte {
 	t.Helper()
@@ -293,15 +311,7 @@ func TestCriticLearns(t *testing.T) {
 	if _, err := Run(context.Background(), c, Options{Out: dir, Dataset: train}); err != nil {
 		t.Fatal(err)
 	}
-	run, _ := checkpoints.OpenRun(dir)
-	ld, err := run.Latest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, _, err := LoadTrained(ld.File)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := latestTrained(t, dir)
 	after, err := HeldOutMMD(p, held, c.Sched, level, 100, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -403,15 +413,7 @@ func TestRealMNIST30Seconds(t *testing.T) {
 	if !res.Interrupted || res.Step < 3 {
 		t.Fatalf("30-second run: %+v", res)
 	}
-	run, _ := checkpoints.OpenRun(dir)
-	ld, err := run.Latest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, _, err := LoadTrained(ld.File)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := latestTrained(t, dir)
 	after, err := HeldOutMMD(p, test, c.Sched, level, 200, 1)
 	if err != nil {
 		t.Fatal(err)
