@@ -104,15 +104,7 @@ func TestEndToEnd(t *testing.T) {
 		!strings.Contains(log, "pixel MMD^2 to 20 training images") {
 		t.Fatalf("grid: exit %d\n%s", code, log)
 	}
-	f, err := os.Open(grid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := png.Decode(f)
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := decodePNG(t, grid)
 	if w := 2 * (3*8 + 4*sample.GridBorder); img.Bounds().Dx() != w {
 		t.Errorf("grid width %d, want %d", img.Bounds().Dx(), w)
 	}
@@ -293,20 +285,26 @@ func points(ds data.Dataset, dim int) mmd.Points {
 	return p
 }
 
+func decodePNG(t *testing.T, path string) image.Image {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return img
+}
+
 // loadPNGs reads n exported grey images back into [-1, 1].
 func loadPNGs(t *testing.T, dir string, n, dim int) mmd.Points {
 	t.Helper()
 	p := mmdPoints(n, dim)
 	for i := 0; i < n; i++ {
-		f, err := os.Open(filepath.Join(dir, sample.FileName(i)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		img, err := png.Decode(f)
-		f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
+		img := decodePNG(t, filepath.Join(dir, sample.FileName(i)))
 		g, ok := img.(*image.Gray)
 		if !ok || len(g.Pix) != dim {
 			t.Fatalf("%s is %T with %d pixels", sample.FileName(i), img, len(g.Pix))
