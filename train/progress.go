@@ -77,9 +77,11 @@ func (r *reporter) println(format string, args ...any) {
 	fmt.Fprintf(r.w, format+"\n", args...)
 }
 
+// finish ends the bar's line; calling it again does nothing.
 func (r *reporter) finish() {
 	if r.bar != nil {
 		r.bar.Finish()
 		fmt.Fprintln(r.w)
+		r.bar = nil
 	}
 }

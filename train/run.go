@@ -355,7 +355,7 @@ func (t *trainer) loop(ctx context.Context, res Result) (Result, error) {
 		}
 		pgn, err := t.checkFinite(stats, grads)
 		if err != nil {
-			t.metrics.add(t.record(stats, level, pgn, start))
+			t.metrics.add(t.record(t.st.step+1, stats, level, pgn, start)) // the step that diverged
 			t.metrics.flush()
 			return res, err
 		}
@@ -371,7 +371,7 @@ func (t *trainer) loop(ctx context.Context, res Result) (Result, error) {
 		}
 		t.st.step++
 		res.Step, res.Last = t.st.step, stats
-		if err := t.metrics.add(t.record(stats, level, pgn, start)); err != nil {
+		if err := t.metrics.add(t.record(t.st.step, stats, level, pgn, start)); err != nil {
 			return res, err
 		}
 		t.rep.step(t.st.step, stats)
@@ -422,9 +422,9 @@ func (t *trainer) interpolate() {
 	}
 }
 
-func (t *trainer) record(st model.Stats, level, pgn float64, start time.Time) Record {
+func (t *trainer) record(step int64, st model.Stats, level, pgn float64, start time.Time) Record {
 	now := time.Now()
-	return Record{Step: t.st.step, Time: float64(now.UnixNano()) / 1e9, Elapsed: now.Sub(start).Seconds(), T: level,
+	return Record{Step: step, Time: float64(now.UnixNano()) / 1e9, Elapsed: now.Sub(start).Seconds(), T: level,
 		Loss: st.Loss, MMD2: st.MMD2, L2: st.L2, GradPenalty: st.GradPenalty, GradNorm: st.GradNorm,
 		ParamGradNorm: pgn, LR: t.cfg.Adam.LR}
 }

@@ -249,6 +249,16 @@ func TestDivergenceKeepsLastCheckpoint(t *testing.T) {
 			t.Fatalf("checkpoint tensor %s changed after the divergence", name)
 		}
 	}
+	// metrics.jsonl: one record per step, in order, the diverging step (if its loss terms were not finite) last.
+	rs, err := ReadMetrics(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range rs {
+		if r.Step != int64(i+1) {
+			t.Fatalf("metrics record %d is step %d: %+v", i, r.Step, rs)
+		}
+	}
 }
 
 func TestConfigValidate(t *testing.T) {
@@ -496,5 +506,28 @@ func TestGradClip(t *testing.T) {
 	}
 	if !(n1 > 1e-6 && n2 > 1e-6) {
 		t.Errorf("recorded gradient norms %v, %v should be the unclipped ones", n1, n2)
+	}
+}
+
+// nanData is a dataset whose images are NaN: the first step's loss is not finite.
+type nanData struct{ data.Dataset }
+
+func (d nanData) Image(i int, dst []float32) {
+	d.Dataset.Image(i, dst)
+	dst[0] = float32(math.NaN())
+}
+
+func TestDivergenceRecordsTheFailingStep(t *testing.T) {
+	dir := t.TempDir()
+	_, err := Run(context.Background(), tinyConfig(t, 5), Options{Out: dir, Dataset: nanData{synthetic(t, 40, 1)}})
+	if !errors.Is(err, ErrDiverged) {
+		t.Fatalf("run on NaN images returned %v", err)
+	}
+	rs, err := ReadMetrics(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 1 || rs[0].Step != 1 || !math.IsNaN(rs[0].Loss) {
+		t.Fatalf("metrics after a diverged first step: %+v", rs)
 	}
 }
