@@ -165,7 +165,7 @@ func (c *Config) Validate() error {
 		return bad("unknown dataset %q (want one of %s)", c.Dataset, strings.Join(datasets.Names, ", "))
 	}
 	if _, err := model.Preset(c.Preset, 32, 3); err != nil {
-		return bad("-preset: %v", err)
+		return fmt.Errorf("%w: -preset: %w", ErrConfig, err)
 	}
 	if _, err := diffusion.ParseTDist(c.TDist); err != nil {
 		return bad("-tdist: %v", err)
@@ -206,13 +206,10 @@ func (c *Config) Validate() error {
 		return bad("%v", err)
 	}
 	if err := c.Adam.Validate(); err != nil {
-		return bad("%v", err)
+		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	if err := c.Loss.Validate(); err != nil {
-		return bad("%v", err)
-	}
-	if math.IsNaN(c.EMA) {
-		return bad("-ema is NaN")
+		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	return nil
 }

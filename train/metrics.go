@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -68,14 +69,34 @@ func openMetrics(dir string, after int64) (*metricsLog, error) {
 // later steps and a torn last line (a crash), and empties the log when after is 0 (a fresh run). keep, if not nil,
 // sees every kept line in order.
 func trimLog(path string, after int64, keep func(line []byte) error) error {
+	if after == 0 {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return writeFileAtomic(path, nil)
+	}
+	changed, err := readLog(path, after, func(line []byte) error {
+		if keep != nil {
+			return keep(line)
+		}
+		return nil
+	})
+	if err != nil || changed == nil {
+		return err
+	}
+	return writeFileAtomic(path, changed)
+}
+
+// readLog reads a JSON-lines log with a "step" field, calling keep for each line of a step <= after, in order. A
+// missing log is empty; a torn last line (a crash, or a writer still appending) is skipped. It returns the kept
+// lines when they differ from the file (lines dropped), and nil otherwise. It never writes.
+func readLog(path string, after int64, keep func(line []byte) error) ([]byte, error) {
 	old, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil
+		return nil, nil
 	case err != nil:
-		return fmt.Errorf("train: reading %s: %w", path, err)
-	case after == 0:
-		return writeFileAtomic(path, nil)
+		return nil, fmt.Errorf("train: reading %s: %w", path, err)
 	}
 	var kept bytes.Buffer
 	lines := bytes.Split(old, []byte("\n"))
@@ -92,25 +113,26 @@ func trimLog(path string, after int64, keep func(line []byte) error) error {
 		}
 		if err != nil {
 			if i == len(lines)-1 {
-				break // a torn last line from a crash
+				break // a torn last line
 			}
-			return fmt.Errorf("train: %s line %d: %w", path, i+1, err)
+			return nil, fmt.Errorf("train: %s line %d: %w", path, i+1, err)
 		}
 		if *r.Step > after {
 			continue
 		}
-		if keep != nil {
-			if err := keep(line); err != nil {
-				return fmt.Errorf("train: %s line %d: %w", path, i+1, err)
-			}
+		if err := keep(line); err != nil {
+			return nil, fmt.Errorf("train: %s line %d: %w", path, i+1, err)
 		}
 		kept.Write(line)
 		kept.WriteByte('\n')
 	}
-	if kept.Len() != len(old) {
-		return writeFileAtomic(path, kept.Bytes())
+	if kept.Len() == len(old) {
+		return nil, nil
 	}
-	return nil
+	if kept.Len() == 0 {
+		return []byte{}, nil
+	}
+	return kept.Bytes(), nil
 }
 
 func (m *metricsLog) add(r Record) error {
@@ -145,25 +167,22 @@ func (m *metricsLog) close() error {
 	return err
 }
 
-// ReadMetrics reads a run's metrics.jsonl.
+// ReadMetrics reads a run's metrics.jsonl (a torn last line, as a running trainer may leave, is skipped).
 func ReadMetrics(dir string) ([]Record, error) {
 	path := filepath.Join(dir, MetricsName)
-	b, err := os.ReadFile(path)
-	if err != nil {
+	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
 	var out []Record
-	for i, line := range bytes.Split(b, []byte("\n")) {
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
+	_, err := readLog(path, math.MaxInt64, func(line []byte) error {
 		var r Record
 		if err := json.Unmarshal(line, &r); err != nil {
-			return nil, fmt.Errorf("train: %s line %d: %w", path, i+1, err)
+			return err
 		}
 		out = append(out, r)
-	}
-	return out, nil
+		return nil
+	})
+	return out, err
 }
 
 // writeFileAtomic replaces path with b (see checkpoints.WriteFileAtomic).

@@ -90,6 +90,11 @@ func Run(ctx context.Context, cfg Config, opt Options) (Result, error) {
 		return res, err
 	}
 	defer t.metrics.close()
+	defer func() {
+		if t.critic != nil {
+			t.critic.Close()
+		}
+	}()
 	return t.loop(ctx, res)
 }
 
@@ -160,10 +165,10 @@ func setup(cfg Config, opt Options) (*trainer, Result, error) {
 	if err := run.WriteConfig(&t.cfg); err != nil {
 		return nil, res, fmt.Errorf("train: %w", err)
 	}
-	if t.metrics, err = openMetrics(opt.Out, t.st.step); err != nil {
+	if err := trimLog(filepath.Join(opt.Out, samplesDir, ScoresName), t.st.step, nil); err != nil {
 		return nil, res, err
 	}
-	if err := trimLog(filepath.Join(opt.Out, samplesDir, ScoresName), t.st.step, nil); err != nil {
+	if t.metrics, err = openMetrics(opt.Out, t.st.step); err != nil { // last: nothing after it can fail
 		return nil, res, err
 	}
 	res.Step = t.st.step

@@ -34,7 +34,7 @@ type SampleScore struct {
 func ReadScores(dir string) ([]SampleScore, error) {
 	path := filepath.Join(dir, samplesDir, ScoresName)
 	var out []SampleScore
-	err := trimLog(path, math.MaxInt64, func(line []byte) error {
+	_, err := readLog(path, math.MaxInt64, func(line []byte) error {
 		var s SampleScore
 		if err := json.Unmarshal(line, &s); err != nil {
 			return err
@@ -43,6 +43,16 @@ func ReadScores(dir string) ([]SampleScore, error) {
 		return nil
 	})
 	return out, err
+}
+
+// previewOptions are the training-time grid's flow settings: the preview defaults on the run's own VP path.
+func previewOptions(c *Config) sample.PreviewOptions {
+	opt := sample.PreviewOptions{N: c.Sample.Particles, Seed: c.Seed}
+	opt.Flow = sample.PreviewDefaults(c.Model.InputSize())
+	opt.Flow.Particles = c.Sample.Particles
+	opt.Flow.Seed = c.Seed
+	opt.Flow.Schedule, opt.Flow.TMin = c.Sched, c.Sched.TMin // as cmd/sample does
+	return opt
 }
 
 func gridName(step int64) string { return fmt.Sprintf("step-%09d.png", step) }
@@ -61,11 +71,7 @@ func (t *trainer) preview() error {
 	}
 	name := gridName(t.st.step)
 	path := filepath.Join(dir, name)
-	opt := sample.PreviewOptions{N: t.cfg.Sample.Particles, Seed: t.cfg.Seed}
-	opt.Flow = sample.PreviewDefaults(t.cfg.Model.InputSize())
-	opt.Flow.Particles = t.cfg.Sample.Particles
-	opt.Flow.Seed = t.cfg.Seed
-	x, err := sample.Preview(t.critic, t.ds, opt)
+	x, err := sample.Preview(t.critic, t.ds, previewOptions(&t.cfg))
 	if err != nil {
 		return fmt.Errorf("train: sample grid: %w", err)
 	}

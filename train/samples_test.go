@@ -142,3 +142,12 @@ func TestTrimLog(t *testing.T) {
 		t.Fatalf("absent log: %v", err)
 	}
 }
+
+func TestPreviewOptionsFollowTheRun(t *testing.T) {
+	c := tinyConfig(t, 5)
+	c.Sched.TMin, c.Sched.BetaMax, c.Sample.Particles, c.Seed = 0.01, 12, 16, 9
+	o := previewOptions(&c)
+	if o.Flow.Schedule != c.Sched || o.Flow.TMin != 0.01 || o.Flow.Particles != 16 || o.N != 16 || o.Flow.Seed != 9 {
+		t.Fatalf("preview options %+v do not follow the run's schedule, t_min, grid size and seed", o)
+	}
+}

@@ -14,6 +14,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"syscall"
 
 	"github.com/dmmd/dmmd/checkpoints"
@@ -145,7 +147,7 @@ func sampleMain(ctx context.Context, f *flags, set map[string]bool, stderr io.Wr
 			return err
 		}
 	}
-	file, step, err := openCheckpoint(f.ckpt)
+	file, step, err := openCheckpoint(f.ckpt, stderr)
 	if err != nil {
 		return err
 	}
@@ -224,7 +226,7 @@ func checkGridPath(path string) error {
 }
 
 // openCheckpoint reads a checkpoint file, or the latest checkpoint of a run directory.
-func openCheckpoint(path string) (*checkpoints.File, int64, error) {
+func openCheckpoint(path string, stderr io.Writer) (*checkpoints.File, int64, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, 0, fmt.Errorf("sample: -ckpt: %w", err)
@@ -242,7 +244,7 @@ func openCheckpoint(path string) (*checkpoints.File, int64, error) {
 			return nil, 0, fmt.Errorf("sample: %w", err)
 		}
 		if ld.Warning != "" {
-			fmt.Fprintf(os.Stderr, "sample: warning: %s\n", ld.Warning)
+			fmt.Fprintf(stderr, "sample: warning: %s\n", ld.Warning)
 		}
 		return ld.File, ld.Step, nil
 	}
@@ -252,7 +254,9 @@ func openCheckpoint(path string) (*checkpoints.File, int64, error) {
 	}
 	var step int64
 	if v, ok := file.Meta(checkpoints.MetaStep); ok {
-		fmt.Sscan(v, &step)
+		if step, err = strconv.ParseInt(v, 10, 64); err != nil {
+			return nil, 0, fmt.Errorf("sample: %s: step metadata %q: %w", path, v, err)
+		}
 	}
 	return file, step, nil
 }
@@ -351,7 +355,7 @@ func embeddings(f *flags, tcfg *train.Config, critic *model.Critic, ckptPath str
 	mode sample.Mode, stderr io.Writer) (*sample.Embeddings, error) {
 	path := sample.EmbeddingsPath(filepath.Dir(ckptPath), step, levels, f.embedN, f.embedSeed)
 	if emb, st, err := sample.LoadEmbeddings(path); err == nil {
-		if st == step && emb.Seed == f.embedSeed && sameLevels(emb.Levels, levels) && (mode == sample.Exact || emb.HasNoised()) {
+		if st == step && emb.Seed == f.embedSeed && slices.Equal(emb.Levels, levels) && (mode == sample.Exact || emb.HasNoised()) {
 			fmt.Fprintf(stderr, "sample: using stored embeddings %s (%d images)\n", filepath.Base(path), emb.M)
 			return emb, nil
 		}
@@ -377,25 +381,13 @@ func embeddings(f *flags, tcfg *train.Config, critic *model.Critic, ckptPath str
 	return emb, nil
 }
 
-func sameLevels(a, b []float64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 func exportReal(ctx context.Context, f *flags, shard sample.Shard, stderr io.Writer) error {
 	if f.out == "" {
 		return usagef("-export-real needs -out DIR")
 	}
 	var tcfg *train.Config
 	if f.ckpt != "" {
-		file, _, err := openCheckpoint(f.ckpt)
+		file, _, err := openCheckpoint(f.ckpt, stderr)
 		if err != nil {
 			return err
 		}

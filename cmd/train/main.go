@@ -17,9 +17,8 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/term"
-
 	"github.com/dmmd/dmmd/data/datasets"
+	pbar "github.com/dmmd/dmmd/internal/progress"
 	"github.com/dmmd/dmmd/model"
 	"github.com/dmmd/dmmd/train"
 )
@@ -178,9 +177,7 @@ func run(args []string, stderr io.Writer) int {
 	terminal := false
 	switch *progress {
 	case "auto":
-		if f, ok := stderr.(*os.File); ok {
-			terminal = term.IsTerminal(int(f.Fd()))
-		}
+		terminal = pbar.IsTerminal(stderr)
 	case "bar":
 		terminal = true
 	case "lines":
