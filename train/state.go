@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/dmmd/dmmd/checkpoints"
 	"github.com/dmmd/dmmd/data"
@@ -99,23 +100,8 @@ func (s *state) restore(f *checkpoints.File, cfg *Config) error {
 		prefix string
 		p      *model.Params
 	}{{prefixParams, s.params}, {prefixEMA, s.ema.Params}, {prefixAdamM, s.adam.M}, {prefixAdamV, s.adam.V}} {
-		values := map[string]any{}
-		for _, spec := range set.p.Specs() {
-			name := set.prefix + spec.Name
-			var v any
-			var err error
-			if cfg.Model.DType == "float64" {
-				v, _, err = f.F64(name)
-			} else {
-				v, _, err = f.F32(name)
-			}
-			if err != nil {
-				return fmt.Errorf("train: %s: %w", f.Path(), err)
-			}
-			values[spec.Name] = v
-		}
-		if err := set.p.Import(values); err != nil {
-			return fmt.Errorf("train: %s: %w", f.Path(), err)
+		if err := readParams(f, set.prefix, cfg.Model.DType, set.p); err != nil {
+			return err
 		}
 	}
 	scalar := func(name string) (int64, error) {
@@ -177,6 +163,32 @@ func LoadTrained(f *checkpoints.File) (*model.Params, *Config, error) {
 	return loadWeights(f, prefixParams)
 }
 
+// readParams fills p from the tensors prefix+name of f, each checked against the parameter's shape.
+func readParams(f *checkpoints.File, prefix, dtype string, p *model.Params) error {
+	values := map[string]any{}
+	for _, spec := range p.Specs() {
+		var v any
+		var shape []int
+		var err error
+		if dtype == "float64" {
+			v, shape, err = f.F64(prefix + spec.Name)
+		} else {
+			v, shape, err = f.F32(prefix + spec.Name)
+		}
+		if err != nil {
+			return fmt.Errorf("train: %s: %w", f.Path(), err)
+		}
+		if !slices.Equal(shape, spec.Shape) {
+			return fmt.Errorf("train: %s: %s has shape %v, the model needs %v", f.Path(), prefix+spec.Name, shape, spec.Shape)
+		}
+		values[spec.Name] = v
+	}
+	if err := p.Import(values); err != nil {
+		return fmt.Errorf("train: %s: %w", f.Path(), err)
+	}
+	return nil
+}
+
 func loadWeights(f *checkpoints.File, prefix string) (*model.Params, *Config, error) {
 	cfg, err := ConfigFromCheckpoint(f)
 	if err != nil {
@@ -186,25 +198,8 @@ func loadWeights(f *checkpoints.File, prefix string) (*model.Params, *Config, er
 	if err != nil {
 		return nil, nil, fmt.Errorf("train: %s: %w", f.Path(), err)
 	}
-	values := map[string]any{}
-	for _, spec := range p.Specs() {
-		var v any
-		var shape []int
-		if cfg.Model.DType == "float64" {
-			v, shape, err = f.F64(prefix + spec.Name)
-		} else {
-			v, shape, err = f.F32(prefix + spec.Name)
-		}
-		if err != nil {
-			return nil, nil, fmt.Errorf("train: %s: %w", f.Path(), err)
-		}
-		if fmt.Sprint(shape) != fmt.Sprint(spec.Shape) {
-			return nil, nil, fmt.Errorf("train: %s: %s has shape %v, the model needs %v", f.Path(), prefix+spec.Name, shape, spec.Shape)
-		}
-		values[spec.Name] = v
-	}
-	if err := p.Import(values); err != nil {
-		return nil, nil, fmt.Errorf("train: %s: %w", f.Path(), err)
+	if err := readParams(f, prefix, cfg.Model.DType, p); err != nil {
+		return nil, nil, err
 	}
 	return p, cfg, nil
 }
