@@ -135,15 +135,11 @@ func setup(cfg Config, opt Options) (*trainer, Result, error) {
 		if loaded.Warning != "" {
 			t.logf("warning: %s", loaded.Warning)
 		}
-		var step int64
-		if v, _, err := loaded.File.I64(nameStep); err == nil {
-			step = v[0]
-		}
 		for i := range changes {
-			changes[i].Step = step
+			changes[i].Step = loaded.Step
 		}
 		cfg.History = append(slices.Clone(saved.History), changes...)
-		msg := fmt.Sprintf("resuming %s from step %d (%s)", opt.Out, step, filepath.Base(loaded.Path))
+		msg := fmt.Sprintf("resuming %s from step %d (%s)", opt.Out, loaded.Step, filepath.Base(loaded.Path))
 		for _, c := range changes {
 			msg += fmt.Sprintf("; -%s %s -> %s", c.Flag, c.From, c.To)
 		}
