@@ -73,8 +73,8 @@ func losses(t *testing.T, dir string) [][5]float64 {
 	return out
 }
 
-// latestTrained returns the trained (not EMA) weights of a run's latest checkpoint.
-func latestTrained(t *testing.T, dir string) *model.Params {
+// latestFile returns a run's latest checkpoint file.
+func latestFile(t *testing.T, dir string) *checkpoints.File {
 	t.Helper()
 	run, err := checkpoints.OpenRun(dir)
 	if err != nil {
@@ -84,7 +84,13 @@ func latestTrained(t *testing.T, dir string) *model.Params {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, _, err := LoadTrained(ld.File)
+	return ld.File
+}
+
+// latestTrained returns the trained (not EMA) weights of a run's latest checkpoint.
+func latestTrained(t *testing.T, dir string) *model.Params {
+	t.Helper()
+	p, _, err := LoadTrained(latestFile(t, dir))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,17 +100,10 @@ func latestTrained(t *testing.T, dir string) *model.Params {
 // finalTensors returns every tensor of a run's latest checkpoint (parameters, EMA, Adam moments, states).
 func finalTensors(t *testing.T, dir string) map[string][]byte {
 	t.Helper()
-	run, err := checkpoints.OpenRun(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ld, err := run.Latest()
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := latestFile(t, dir)
 	out := map[string][]byte{}
-	for _, name := range ld.File.Names() {
-		tn, _ := ld.File.Tensor(name)
+	for _, name := range f.Names() {
+		tn, _ := f.Tensor(name)
 		out[name] = slices.Clone(tn.Data)
 	}
 	return out
