@@ -2,6 +2,7 @@ package model
 
 import (
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -29,11 +30,13 @@ func randomImages(n int, rng *rand.Rand) []float32 {
 // BenchmarkTrainStep measures one full DMMD critic step (loss + exact gradient with the gradient penalty),
 // preset small, B = 64 per side, 32x32x3, float32.
 func BenchmarkTrainStep(b *testing.B) {
+	runtime.GC() // the graph of the previous b.N round is closed: peak RSS counts one graph
 	p := benchParams(b, "small", 32, 3)
 	s, err := NewTrainStep(p, 64, DefaultLoss())
 	if err != nil {
 		b.Fatal(err)
 	}
+	defer s.Close()
 	rng := rand.New(rand.NewPCG(1, 1))
 	n := 64 * p.Config().InputSize()
 	x, y := randomImages(n, rng), randomImages(n, rng)
@@ -58,6 +61,7 @@ func BenchmarkFeatures128(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	defer f.Close()
 	rng := rand.New(rand.NewPCG(1, 1))
 	x := randomImages(128*p.Config().InputSize(), rng)
 	out := make([]float32, 128*p.Config().FeatureDim)
@@ -75,11 +79,13 @@ func BenchmarkFeatures128(b *testing.B) {
 
 // BenchmarkWitnessGrad measures the sampler's input gradient for 256 particles, preset small, 32x32x3, float32.
 func BenchmarkWitnessGrad(b *testing.B) {
+	runtime.GC() // as in BenchmarkTrainStep: peak RSS counts one graph
 	p := benchParams(b, "small", 32, 3)
 	w, err := NewWitness(p, 256)
 	if err != nil {
 		b.Fatal(err)
 	}
+	defer w.Close()
 	rng := rand.New(rand.NewPCG(1, 1))
 	z := randomImages(256*p.Config().InputSize(), rng)
 	dir := randomImages(p.Config().FeatureDim, rng)

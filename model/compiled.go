@@ -1,6 +1,7 @@
 package model
 
 import (
+	"errors"
 	"fmt"
 
 	G "gorgonia.org/gorgonia"
@@ -8,6 +9,12 @@ import (
 )
 
 // compiled is a graph compiled once for a fixed batch size and run many times.
+//
+// Memory: Gorgonia's tape machine carries a finalizer, and Go never collects a reference cycle that holds an object
+// with a finalizer. The machine's read instructions keep pointers to their targets, so a read target inside the
+// struct that owns the machine (G.Read(n, &s.field)) closes such a cycle and the whole graph, with all its
+// buffers, stays for the life of the process. Every read therefore goes through read, into a box of its own that
+// points nowhere back; Close drops the machine as well, so a graph is released by Close and by being dropped.
 type compiled struct {
 	cfg   Config
 	batch int
@@ -37,8 +44,23 @@ func (c *compiled) compile() error {
 	return nil
 }
 
+// read makes the graph copy n's value into a fresh box at every run, and returns the box (see compiled). init, if
+// not nil, is the value the box starts with (Gorgonia copies into it rather than allocating a new one).
+func (c *compiled) read(n *G.Node, init G.Value) *G.Value {
+	box := new(G.Value)
+	*box = init
+	G.Read(n, box)
+	return box
+}
+
+// errClosed is returned by a graph used after Close.
+var errClosed = errors.New("model: the compiled graph was used after Close")
+
 // run executes the graph once at level t.
 func (c *compiled) run(t float64) error {
+	if c.vm == nil {
+		return errClosed
+	}
 	setTime(c.te, t, c.tbuf)
 	err := c.vm.RunAll()
 	c.vm.Reset()
@@ -48,8 +70,15 @@ func (c *compiled) run(t float64) error {
 	return nil
 }
 
-// Close releases the compiled graph.
-func (c *compiled) Close() error { return c.vm.Close() }
+// Close releases the compiled graph; later runs return an error. Closing twice is harmless.
+func (c *compiled) Close() error {
+	if c.vm == nil {
+		return nil
+	}
+	err := c.vm.Close()
+	c.vm, c.b = nil, nil
+	return err
+}
 
 // Batch is the fixed batch size the graph was compiled for.
 func (c *compiled) Batch() int { return c.batch }

@@ -19,6 +19,7 @@ func NewCritic(p *Params, chunk int) (*Critic, error) {
 	}
 	w, err := NewWitness(p, chunk)
 	if err != nil {
+		f.Close()
 		return nil, err
 	}
 	return &Critic{cfg: p.cfg, feats: f, wit: w, chunk: chunk}, nil

@@ -11,7 +11,7 @@ import (
 type Features struct {
 	*compiled
 	x   *tensor.Dense
-	out G.Value
+	out *G.Value // a box of its own (see compiled)
 }
 
 // NewFeatures compiles the feature graph for p at the given batch size. It reads p's tensors at every run.
@@ -32,8 +32,7 @@ func NewFeatures(p *Params, batch int) (*Features, error) {
 	if err != nil {
 		return nil, err
 	}
-	f.out = tensor.New(tensor.Of(c.b.dt), tensor.WithShape(batch, cfg.FeatureDim))
-	G.Read(phi, &f.out)
+	f.out = c.read(phi, tensor.New(tensor.Of(c.b.dt), tensor.WithShape(batch, cfg.FeatureDim)))
 	return f, c.compile()
 }
 
@@ -53,6 +52,6 @@ func (f *Features) Run(x []float32, t float64, out []float32) error {
 	if err := f.run(t); err != nil {
 		return err
 	}
-	getFloats(out, f.out.(*tensor.Dense))
+	getFloats(out, (*f.out).(*tensor.Dense))
 	return nil
 }

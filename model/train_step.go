@@ -65,7 +65,7 @@ type TrainStep struct {
 	lc      LossConfig
 	x, y, z *tensor.Dense // z: the penalty points (PenaltyAt interp only)
 	grads   *Params
-	outs    [5]G.Value // loss, mmd2, l2, penalty, grad norm
+	outs    [5]*G.Value // loss, mmd2, l2, penalty, grad norm: boxes of their own (see compiled)
 }
 
 // NewTrainStep compiles the loss and gradient graph for p with the given batch size (per side; needs >= 2).
@@ -151,11 +151,10 @@ func (s *TrainStep) build() (err error) {
 		return fmt.Errorf("model: differentiating the loss: %w", err)
 	}
 	for i, gn := range grads {
-		v := G.Value(s.grads.tensors[i])
-		G.Read(gn, &v)
+		s.read(gn, s.grads.tensors[i])
 	}
 	for i, n := range []*G.Node{loss, mmd2, l2, pen, gnorm} {
-		G.Read(n, &s.outs[i])
+		s.outs[i] = s.read(n, nil)
 	}
 	return nil
 }
@@ -224,7 +223,7 @@ func (s *TrainStep) runStats(t float64) (Stats, error) {
 	}
 	var v [5]float64
 	for i, o := range s.outs {
-		switch o := o.(type) {
+		switch o := (*o).(type) {
 		case *G.F32:
 			v[i] = float64(*o)
 		case *G.F64:

@@ -12,8 +12,8 @@ import (
 type Witness struct {
 	*compiled
 	z, dirs *tensor.Dense
-	grad    G.Value
-	phi     G.Value
+	grad    *G.Value // boxes of their own (see compiled)
+	phi     *G.Value
 }
 
 // NewWitness compiles the witness-gradient graph for p at the given batch size.
@@ -44,10 +44,8 @@ func NewWitness(p *Params, batch int) (*Witness, error) {
 	if err != nil {
 		return nil, err
 	}
-	w.grad = tensor.New(tensor.Of(c.b.dt), tensor.WithShape(gz.Shape()...))
-	w.phi = tensor.New(tensor.Of(c.b.dt), tensor.WithShape(phi.Shape()...))
-	G.Read(gz, &w.grad)
-	G.Read(phi, &w.phi)
+	w.grad = c.read(gz, tensor.New(tensor.Of(c.b.dt), tensor.WithShape(gz.Shape()...)))
+	w.phi = c.read(phi, tensor.New(tensor.Of(c.b.dt), tensor.WithShape(phi.Shape()...)))
 	return w, c.compile()
 }
 
@@ -77,12 +75,12 @@ func (w *Witness) Grad(z []float32, t float64, dirs []float32, out []float32) er
 	if err := w.run(t); err != nil {
 		return err
 	}
-	getFloats(out, w.grad.(*tensor.Dense))
+	getFloats(out, (*w.grad).(*tensor.Dense))
 	return nil
 }
 
 // Features writes the features phi(z_i; t) computed by the last Grad call into out (n*D).
-func (w *Witness) Features(out []float32) { getFloats(out, w.phi.(*tensor.Dense)) }
+func (w *Witness) Features(out []float32) { getFloats(out, (*w.phi).(*tensor.Dense)) }
 
 // setShared writes one direction into the first n rows of dst and zeroes the rest.
 func setShared(dst *tensor.Dense, dir []float32, n int) {

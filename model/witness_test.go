@@ -46,13 +46,13 @@ func TestWitnessGradFiniteDifferences(t *testing.T) {
 			if err := w.run(level); err != nil {
 				t.Fatal(err)
 			}
-			grad := append([]float64(nil), w.grad.(*tensor.Dense).Data().([]float64)...)
+			grad := append([]float64(nil), (*w.grad).(*tensor.Dense).Data().([]float64)...)
 			x := f.x.Data().([]float64)
 			value := func() float64 {
 				if err := f.run(level); err != nil {
 					t.Fatal(err)
 				}
-				return dot(f.out.(*tensor.Dense).Data().([]float64), dirs)
+				return dot((*f.out).(*tensor.Dense).Data().([]float64), dirs)
 			}
 			copy(x, z)
 			var maxErr, maxG float64
@@ -112,7 +112,7 @@ func TestLossMatchesReference(t *testing.T) {
 		if err := f.run(level); err != nil {
 			t.Fatal(err)
 		}
-		return append([]float64(nil), f.out.(*tensor.Dense).Data().([]float64)...)
+		return append([]float64(nil), (*f.out).(*tensor.Dense).Data().([]float64)...)
 	}
 	a, b := features(x), features(y)
 	mmd := naiveMMD2(a, b, d)
@@ -135,7 +135,7 @@ func TestLossMatchesReference(t *testing.T) {
 	if err := w.run(level); err != nil {
 		t.Fatal(err)
 	}
-	g := w.grad.(*tensor.Dense).Data().([]float64)
+	g := (*w.grad).(*tensor.Dense).Data().([]float64)
 	var pen, gn float64
 	for i := 0; i < batch; i++ {
 		gi := g[i*size : (i+1)*size]

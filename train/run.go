@@ -94,6 +94,7 @@ func Run(ctx context.Context, cfg Config, opt Options) (Result, error) {
 		if t.critic != nil {
 			t.critic.Close()
 		}
+		t.step.Close()
 	}()
 	return t.loop(ctx, res)
 }
