@@ -160,7 +160,8 @@ func TestMedianDistance(t *testing.T) {
 		{"2-d", pts([]float64{0, 0}, []float64{3, 4}, []float64{0, 8}), 0, 5, nil},
 		{"one point", pts([]float64{1}), 0, 0, ErrEmpty},
 		{"n = 1", line, 1, 0, ErrEmpty},
-		{"not finite", pts([]float64{0}, []float64{math.Inf(1)}), 0, 0, ErrParam},
+		{"not finite", pts([]float64{0}, []float64{math.Inf(1)}), 0, 0, ErrNonFinite},
+		{"distance overflows", pts([]float64{-1e300}, []float64{1e300}), 0, 0, ErrParam},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -15,6 +15,9 @@ var (
 	ErrEmpty = errors.New("too few points")
 	// ErrParam reports an invalid kernel, schedule or flow parameter.
 	ErrParam = errors.New("invalid parameter")
+	// ErrNonFinite reports a NaN or an infinity in a sample set; the
+	// message names the set, the point and the coordinate.
+	ErrNonFinite = errors.New("not finite")
 )
 
 var errNilKernel = fmt.Errorf("mmd: nil kernel: %w", ErrParam)

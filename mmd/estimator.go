@@ -62,7 +62,8 @@ func checkKernel(k Kernel) error {
 //	1/m^2 sum_{i,j} k(x_i, x_j) + 1/n^2 sum_{i,j} k(y_i, y_j) - 2/(mn) sum_{i,j} k(x_i, y_j).
 //
 // It is the squared RKHS distance between the two empirical mean embeddings,
-// so it is never negative. Each sample needs at least one point.
+// so it is never negative. Each sample needs at least one point, all finite
+// (a NaN or an infinity is an error wrapping [ErrNonFinite]).
 func MMD2Biased(k Kernel, x, y Points) (float64, error) {
 	if err := checkKernel(k); err != nil {
 		return 0, err
@@ -82,7 +83,7 @@ func MMD2Biased(k Kernel, x, y Points) (float64, error) {
 //
 //	1/(m(m-1)) sum_{i!=j} k(x_i, x_j) + 1/(n(n-1)) sum_{i!=j} k(y_i, y_j) - 2/(mn) sum_{i,j} k(x_i, y_j).
 //
-// It can be negative. Each sample needs at least two points.
+// It can be negative. Each sample needs at least two points, all finite.
 func MMD2Unbiased(k Kernel, x, y Points) (float64, error) {
 	if err := checkKernel(k); err != nil {
 		return 0, err

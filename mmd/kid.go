@@ -25,7 +25,9 @@ type BlockEstimate struct {
 // each pair of blocks and returns their mean and standard error. The blocks
 // are independent when the points are, which makes the standard error
 // honest; shuffle ordered data first. Each block needs at least two points
-// of each sample, and blocks must be at least 2.
+// of each sample, and blocks must be at least 2. Points must be finite (an
+// error wrapping [ErrNonFinite] names the sample, the point and the
+// coordinate).
 func BlockMMD2(k Kernel, x, y Points, blocks int) (BlockEstimate, error) {
 	if err := checkKernel(k); err != nil {
 		return BlockEstimate{}, err

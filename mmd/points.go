@@ -1,6 +1,9 @@
 package mmd
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // Points is a set of points in R^Dim stored row-major: point i is
 // Data[i*Dim : (i+1)*Dim]. The zero value is an empty set.
@@ -62,8 +65,8 @@ func (p Points) Clone() Points {
 	return Points{Data: append([]float64(nil), p.Data...), Dim: p.Dim}
 }
 
-// check reports whether p is a well-formed set of at least min points; name
-// is used in the error message.
+// check reports whether p is a well-formed set of at least min finite points;
+// name is used in the error message.
 func (p Points) check(name string, min int) error {
 	if p.Dim <= 0 {
 		if len(p.Data) == 0 && min > 0 {
@@ -77,15 +80,20 @@ func (p Points) check(name string, min int) error {
 	if n := p.Len(); n < min {
 		return fmt.Errorf("mmd: %s has %d points, need at least %d: %w", name, n, min, ErrEmpty)
 	}
+	for i, v := range p.Data {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("mmd: %s: point %d, coordinate %d is %v: %w", name, i/p.Dim, i%p.Dim, v, ErrNonFinite)
+		}
+	}
 	return nil
 }
 
 // checkPair validates two sample sets and that their dimensions agree.
 func checkPair(x, y Points, min int) error {
-	if err := x.check("first sample", min); err != nil {
+	if err := x.check("first sample (x)", min); err != nil {
 		return err
 	}
-	if err := y.check("second sample", min); err != nil {
+	if err := y.check("second sample (y)", min); err != nil {
 		return err
 	}
 	if x.Dim != y.Dim {

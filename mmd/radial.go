@@ -63,11 +63,18 @@ const gemmRows = 64
 // final sum computed by matrix products, block by block of gemmRows
 // evaluation points. Blocks do not depend on the number of cores, so neither
 // do the results.
+//
+// Both the expansion of the distances and z sum_j W_j - sum_j W_j p_j cancel
+// catastrophically far from the origin, so z and the p_j are first centred
+// on the mean c of the p_j: (z - c) - (p_j - c) = z - p_j, and the formula
+// holds as it is for the centred points.
 func (w *Witness) gradsRadial(dst, z Points, prof func(float64) (float64, float64)) {
 	m, n, d := w.target.Len(), w.current.Len(), z.Dim
 	np := m + n
+	c := centroid(w.target, w.current)
 	pts := make([]float64, 0, np*d)
-	pts = append(append(pts, w.target.Data...), w.current.Data...)
+	pts = append(append(pts, centred(w.target, c).Data...), centred(w.current, c).Data...)
+	z = centred(z, c)
 	norms := make([]float64, np)
 	coef := make([]float64, np)
 	for j := range np {

@@ -17,7 +17,8 @@ type Witness struct {
 }
 
 // NewWitness returns the witness of target against current under kernel k.
-// Both samples need at least one point and the same dimension.
+// Both samples need at least one point, the same dimension and finite
+// coordinates (an error wrapping [ErrNonFinite] names the offending point).
 func NewWitness(k Kernel, target, current Points) (*Witness, error) {
 	if err := checkKernel(k); err != nil {
 		return nil, err

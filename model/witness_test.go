@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"gorgonia.org/tensor"
@@ -291,5 +292,44 @@ func TestRunInputValidation(t *testing.T) {
 	}
 	if _, err := NewTrainStep(p, 2, LossConfig{LambdaL2: -1}); err == nil {
 		t.Error("TrainStep accepted a negative weight")
+	}
+}
+
+// TestMMD2UnbiasedFarFromOrigin shifts both feature sets by a common offset up to 1e8: the O(BD) expansion
+// ||sum a||^2 - sum ||a_i||^2 cancels catastrophically there unless the rows are centred first. The reference is
+// the pairwise formula on the same rows with the offset taken off again (exact: x - off is exact for x near off).
+func TestMMD2UnbiasedFarFromOrigin(t *testing.T) {
+	const n, m, d = 20, 24, 8
+	for _, off := range []float64{0, 1e4, 1e6, 1e7, 1e8} {
+		rng := rand.New(rand.NewPCG(13, 13))
+		a, b := randSlice(n*d, rng), randSlice(m*d, rng)
+		for i := range b {
+			b[i] += 0.5
+		}
+		a0, b0 := make([]float64, len(a)), make([]float64, len(b))
+		for _, s := range []struct{ x, x0 []float64 }{{a, a0}, {b, b0}} {
+			for i := range s.x {
+				s.x[i] += off
+				s.x0[i] = s.x[i] - off
+			}
+		}
+		got, err := MMD2Unbiased(a, b, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := naiveMMD2(a0, b0, d); math.Abs(got-want) > 1e-10 {
+			t.Errorf("offset %g: %.15g, pairwise on the unshifted rows %.15g", off, got, want)
+		}
+	}
+}
+
+func TestMMD2UnbiasedNonFinite(t *testing.T) {
+	for _, v := range []float64{math.NaN(), math.Inf(1)} {
+		a, b := make([]float64, 6), make([]float64, 6)
+		b[4] = v
+		_, err := MMD2Unbiased(a, b, 3)
+		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("b row 1, value 1 is %v", v)) {
+			t.Errorf("%v in b: err = %v", v, err)
+		}
 	}
 }
