@@ -1,6 +1,7 @@
 package sample
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -20,9 +21,13 @@ type Scorer struct {
 	k     mmd.Gaussian
 	shape data.Shape
 	noise float64
+	note  string
 }
 
 // NewScorer takes n reference images from ds, a fixed random subset (all of them when n >= ds.Len()), n >= 2.
+// The kernel width is the median distance between the first 200 of them; when at least half of those pairs are
+// identical images (a median of 0) it is the mean of the non-zero distances instead, and Note says so. A set
+// whose images are all identical has no scale: NewScorer returns an error wrapping ErrIdenticalReferences.
 func NewScorer(ds data.Dataset, n int) (*Scorer, error) {
 	if ds == nil {
 		return nil, fmt.Errorf("sample: scorer: nil dataset")
@@ -50,14 +55,11 @@ func NewScorer(ds data.Dataset, n int) (*Scorer, error) {
 			row[j] = float64(v)
 		}
 	}
-	sigma, err := mmd.MedianDistance(ref, 200)
+	sigma, note, err := scoreWidth(ref, 200)
 	if err != nil {
-		return nil, fmt.Errorf("sample: scorer: %w", err)
+		return nil, err
 	}
-	if sigma == 0 {
-		return nil, fmt.Errorf("sample: scorer: the reference images are all identical (median distance 0)")
-	}
-	s := &Scorer{ref: ref, k: mmd.Gaussian{Sigma: sigma}, shape: shape}
+	s := &Scorer{ref: ref, k: mmd.Gaussian{Sigma: sigma}, shape: shape, note: note}
 	// The baseline: 64 N(0, I) particles from a fixed stream.
 	noise, _ := mmd.NewPoints(64, dim)
 	rng := rand.New(rand.NewPCG(0x5C0E, 0))
@@ -72,6 +74,48 @@ func NewScorer(ds data.Dataset, n int) (*Scorer, error) {
 
 // Sigma is the kernel width.
 func (s *Scorer) Sigma() float64 { return s.k.Sigma }
+
+// Note is "" when Sigma is the median distance, and otherwise says why it is not (the fallback of NewScorer).
+func (s *Scorer) Note() string { return s.note }
+
+// ErrIdenticalReferences is wrapped by NewScorer's error when every reference image is the same image.
+var ErrIdenticalReferences = errors.New("the reference images are all identical")
+
+// scoreWidth returns the median distance between distinct pairs of the first n points of ref or, when that is 0
+// (at least half the pairs are duplicates), the mean of the non-zero distances, with a note saying so.
+func scoreWidth(ref mmd.Points, n int) (sigma float64, note string, err error) {
+	n = min(n, ref.Len())
+	dist := make([]float64, 0, n*(n-1)/2)
+	var sum float64
+	var nonZero int
+	for i := range n {
+		for j := i + 1; j < n; j++ {
+			a, b := ref.Row(i), ref.Row(j)
+			var d2 float64
+			for k := range a {
+				d := a[k] - b[k]
+				d2 += d * d
+			}
+			d := math.Sqrt(d2)
+			dist = append(dist, d)
+			if d > 0 {
+				sum += d
+				nonZero++
+			}
+		}
+	}
+	slices.Sort(dist)
+	if med := dist[len(dist)/2]; med > 0 {
+		return med, "", nil
+	}
+	if nonZero == 0 {
+		return 0, "", fmt.Errorf("sample: scorer: %w (%d images): no kernel width, so no score", ErrIdenticalReferences, n)
+	}
+	sigma = sum / float64(nonZero)
+	note = fmt.Sprintf("the median distance between the %d reference images is 0 (%d of %d pairs are identical "+
+		"images); the kernel width is the mean of the non-zero distances, %.4g", n, len(dist)-nonZero, len(dist), sigma)
+	return sigma, note, nil
+}
 
 // References is the number of reference images.
 func (s *Scorer) References() int { return s.ref.Len() }

@@ -63,7 +63,7 @@ func TestScorerErrors(t *testing.T) {
 		{"nil dataset", nil, 10, "nil dataset"},
 		{"one image", one, 10, "need at least 2"},
 		{"n = 1", newCloud(10, 4, 1), 1, "need at least 2"},
-		{"identical images", flat, 3, "all identical"},
+		{"identical images", flat, 3, "all identical (3 images): no kernel width"},
 	} {
 		if _, err := sample.NewScorer(tc.ds, tc.n); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err = %v, want %q", tc.name, err, tc.want)
@@ -86,5 +86,65 @@ func TestScorerErrors(t *testing.T) {
 		if _, err := s.Score(tc.x); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err = %v, want %q", tc.name, err, tc.want)
 		}
+	}
+}
+
+// TestScorerMostlyDuplicates is the example: 11 references of which 8 are the same image, so the median
+// distance is 0. The width falls back to the mean of the non-zero distances (it used to be an error that stopped
+// training), and the score still tells the data from noise.
+func TestScorerMostlyDuplicates(t *testing.T) {
+	const dim = 4
+	pix := make([]uint8, 11*dim)
+	for i := 8; i < 11; i++ { // images 0-7 are all black; 8-10 differ
+		for j := range dim {
+			pix[i*dim+j] = uint8(60*(i-7) + 10*j)
+		}
+	}
+	ds, err := data.NewU8(data.Shape{C: 1, H: 2, W: 2}, pix, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := sample.NewScorer(ds, 500)
+	if err != nil {
+		t.Fatalf("NewScorer: %v", err)
+	}
+	// The non-zero distances: black to each of 8..10 (8 pairs each) and among 8..10.
+	x := make([]float32, dim)
+	rows := make([][]float32, 11)
+	for i := range rows {
+		ds.Image(i, x)
+		rows[i] = append([]float32(nil), x...)
+	}
+	var sum float64
+	var n int
+	for i := range rows {
+		for j := i + 1; j < len(rows); j++ {
+			var d2 float64
+			for k := range rows[i] {
+				d := float64(rows[i][k]) - float64(rows[j][k])
+				d2 += d * d
+			}
+			if d2 > 0 {
+				sum += math.Sqrt(d2)
+				n++
+			}
+		}
+	}
+	if want := sum / float64(n); math.Abs(s.Sigma()-want) > 1e-12*want || n != 3*8+3 {
+		t.Errorf("sigma %v, want the mean of the %d non-zero distances %v", s.Sigma(), n, want)
+	}
+	if !strings.Contains(s.Note(), "28 of 55 pairs are identical") {
+		t.Errorf("note %q", s.Note())
+	}
+	real := make([]float32, 0, 11*dim)
+	for _, r := range rows {
+		real = append(real, r...)
+	}
+	m, err := s.Score(real)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(math.Abs(m) < s.NoiseBaseline()) {
+		t.Errorf("the references themselves score %v, noise %v", m, s.NoiseBaseline())
 	}
 }

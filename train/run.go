@@ -72,6 +72,9 @@ type trainer struct {
 	rep     *reporter
 	critic  *model.Critic  // EMA critic for sample grids, built on first use
 	scorer  *sample.Scorer // reference images for the sample score, built on first use
+	diag    diagnostics    // optional diagnostics that failed (diagnostics.go)
+
+	scorerFailed bool // the data allow no sample score (recorded in warnings.jsonl)
 
 	y, x0, xt []float32
 	z         []float32 // penalty points (PenaltyAt interp)
@@ -162,8 +165,11 @@ func setup(cfg Config, opt Options) (*trainer, Result, error) {
 	if err := run.WriteConfig(&t.cfg); err != nil {
 		return nil, res, fmt.Errorf("train: %w", err)
 	}
+	if err := trimLog(filepath.Join(opt.Out, WarningsName), t.st.step, nil); err != nil {
+		t.logf("warning: %v (left as it is)", err)
+	}
 	if err := trimLog(filepath.Join(opt.Out, samplesDir, ScoresName), t.st.step, nil); err != nil {
-		return nil, res, err
+		t.warn("scores log", fmt.Errorf("%w (left as it is; new scores are appended)", err))
 	}
 	if t.metrics, err = openMetrics(opt.Out, t.st.step); err != nil { // last: nothing after it can fail
 		return nil, res, err
@@ -176,7 +182,7 @@ func setup(cfg Config, opt Options) (*trainer, Result, error) {
 func ours(name string) bool {
 	switch {
 	case name == checkpoints.ConfigName, name == checkpoints.LatestName, name == MetricsName,
-		name == LossChartName, name == samplesDir:
+		name == LossChartName, name == samplesDir, name == WarningsName:
 		return true
 	case (strings.HasPrefix(name, "ckpt-") || strings.HasPrefix(name, "embeddings-")) && strings.HasSuffix(name, ".safetensors"):
 		return true
@@ -381,9 +387,7 @@ func (t *trainer) loop(ctx context.Context, res Result) (Result, error) {
 			t.opt.AfterStep(t.st.step, stats)
 		}
 		if c.Sample.Every > 0 && t.st.step%c.Sample.Every == 0 {
-			if err := t.preview(); err != nil {
-				return res, err
-			}
+			t.preview() // optional: a failure is recorded, never a reason to stop
 		}
 		due := (c.Run.CkptEvery > 0 && t.st.step%c.Run.CkptEvery == 0) ||
 			(c.Run.CkptInterval > 0 && time.Since(t.lastTime) >= time.Duration(c.Run.CkptInterval))
@@ -508,9 +512,7 @@ func (t *trainer) save() error {
 		size = fi.Size()
 	}
 	took := time.Since(begin)
-	if err := t.writeChart(); err != nil {
-		t.logf("warning: %v", err)
-	}
+	t.diagnostic("loss chart", t.writeChart)
 	t.logf("step %d: saved %s (%.1f MB in %.2f s)", t.st.step, filepath.Base(path), float64(size)/1e6, took.Seconds())
 	return nil
 }

@@ -58,46 +58,79 @@ func previewOptions(c *Config) sample.PreviewOptions {
 func gridName(step int64) string { return fmt.Sprintf("step-%09d.png", step) }
 
 // preview writes a grid of samples from the EMA weights with cheap flow settings and, with Sample.Refs, scores it.
-func (t *trainer) preview() error {
-	if t.critic == nil {
-		var err error
-		if t.critic, err = model.NewCritic(t.st.ema.Params, min(64, t.cfg.Sample.Particles)); err != nil {
-			return fmt.Errorf("train: sample grid: %w", err)
-		}
-	}
-	dir := filepath.Join(t.opt.Out, samplesDir)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("train: %w", err)
-	}
+// Both are optional diagnostics: a failure is recorded and printed (once per kind), never a reason to stop.
+func (t *trainer) preview() {
+	var x []float32
 	name := gridName(t.st.step)
-	path := filepath.Join(dir, name)
-	x, err := sample.Preview(t.critic, t.ds, previewOptions(&t.cfg))
-	if err != nil {
-		return fmt.Errorf("train: sample grid: %w", err)
-	}
-	if err := sample.WriteGrid(path, x, t.ds.Shape(), 2); err != nil {
-		return fmt.Errorf("train: sample grid: %w", err)
+	path := filepath.Join(t.opt.Out, samplesDir, name)
+	ok := t.diagnostic("sample grid", func() error {
+		var err error
+		x, err = t.grid(path)
+		return err
+	})
+	if !ok {
+		if t.critic != nil { // it may be in any state after a failure: build it afresh next time
+			t.critic.Close()
+			t.critic = nil
+		}
+		return
 	}
 	if t.cfg.Sample.Refs == 0 {
 		t.logf("step %d: wrote %s", t.st.step, path)
-		return nil
+		return
 	}
 	if t.scorer == nil {
-		if t.scorer, err = sample.NewScorer(t.ds, t.cfg.Sample.Refs); err != nil {
-			return fmt.Errorf("train: sample score: %w", err)
+		if t.scorerFailed {
+			t.logf("step %d: wrote %s (no score: see %s)", t.st.step, path, WarningsName)
+			return
+		}
+		t.diagnostic("sample score", func() error {
+			sc, err := sample.NewScorer(t.ds, t.cfg.Sample.Refs)
+			if err != nil {
+				t.scorerFailed = true // a property of the data: no point in trying again
+				return fmt.Errorf("no sample scores for this run: %w", err)
+			}
+			t.scorer = sc
+			if sc.Note() != "" {
+				t.logf("note: sample score: %s", sc.Note())
+			}
+			return nil
+		})
+		if t.scorer == nil {
+			return
 		}
 	}
-	m, err := t.scorer.Score(x)
+	t.diagnostic("sample score", func() error {
+		m, err := t.scorer.Score(x)
+		if err != nil {
+			return err
+		}
+		rec := SampleScore{Step: t.st.step, MMD2: m, Noise: t.scorer.NoiseBaseline(), Sigma: t.scorer.Sigma(),
+			Samples: len(x) / t.ds.Shape().Size(), References: t.scorer.References(), Grid: name}
+		if err := appendLine(filepath.Join(t.opt.Out, samplesDir, ScoresName), rec); err != nil {
+			return err
+		}
+		t.logf("step %d: wrote %s; sample MMD^2 to the data %.4g (noise %.4g, lower is better)", t.st.step, path, m, rec.Noise)
+		return nil
+	})
+}
+
+// grid runs the preview flow and writes its grid to path.
+func (t *trainer) grid(path string) ([]float32, error) {
+	if t.critic == nil {
+		var err error
+		if t.critic, err = model.NewCritic(t.st.ema.Params, min(64, t.cfg.Sample.Particles)); err != nil {
+			return nil, fmt.Errorf("train: sample grid: %w", err)
+		}
+	}
+	x, err := sample.Preview(t.critic, t.ds, previewOptions(&t.cfg))
 	if err != nil {
-		return fmt.Errorf("train: sample score: %w", err)
+		return nil, fmt.Errorf("train: sample grid: %w", err)
 	}
-	rec := SampleScore{Step: t.st.step, MMD2: m, Noise: t.scorer.NoiseBaseline(), Sigma: t.scorer.Sigma(),
-		Samples: len(x) / t.ds.Shape().Size(), References: t.scorer.References(), Grid: name}
-	if err := appendLine(filepath.Join(dir, ScoresName), rec); err != nil {
-		return err
+	if err := sample.WriteGrid(path, x, t.ds.Shape(), 2); err != nil {
+		return nil, fmt.Errorf("train: sample grid: %w", err)
 	}
-	t.logf("step %d: wrote %s; sample MMD^2 to the data %.4g (noise %.4g, lower is better)", t.st.step, path, m, rec.Noise)
-	return nil
+	return x, nil
 }
 
 // appendLine appends v as one JSON line to path and syncs the file.

@@ -318,6 +318,9 @@ func printScore(f *flags, tcfg *train.Config, x []float32, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	if sc.Note() != "" {
+		fmt.Fprintf(stderr, "sample: note: score: %s\n", sc.Note())
+	}
 	m, err := sc.Score(x)
 	if err != nil {
 		return err
