@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/dmmd/dmmd/data"
+	"github.com/dmmd/dmmd/model"
 )
 
 // images returns n 3x8x8 images; image i is a copy of image distinct[i] (so equal entries give identical images).
@@ -38,7 +39,7 @@ func TestDiagnosticsNeverStopTraining(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		ds       *data.U8
-		prepare  func(dir string) // before the run
+		prepare  func(dir string) // after the first step
 		scores   int              // lines in samples/scores.jsonl
 		grids    []int64          // grids written
 		warnings []string         // what of each warnings.jsonl line, in order
@@ -57,15 +58,17 @@ func TestDiagnosticsNeverStopTraining(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "run")
-			if tc.prepare != nil {
-				tc.prepare(dir)
+			after := func(step int64, _ model.Stats) {
+				if step == 1 && tc.prepare != nil {
+					tc.prepare(dir)
+				}
 			}
 			cfg := tinyConfig(t, 4)
 			cfg.Batch, cfg.FolderSize = 4, 8
 			cfg.Run.CkptEvery, cfg.Run.Keep = 2, 5
 			cfg.Sample.Every, cfg.Sample.Particles = 2, 4
 			var log bytes.Buffer
-			res, err := Run(context.Background(), cfg, Options{Out: dir, Dataset: tc.ds, Log: &log})
+			res, err := Run(context.Background(), cfg, Options{Out: dir, Dataset: tc.ds, Log: &log, AfterStep: after})
 			if err != nil || res.Step != 4 {
 				t.Fatalf("run: step %d, %v\n%s", res.Step, err, log.String())
 			}

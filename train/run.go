@@ -45,6 +45,7 @@ type Options struct {
 type Result struct {
 	Step        int64       // completed steps
 	Resumed     bool        // the run continued from a checkpoint
+	Restarted   bool        // the run had config.json but no checkpoint yet, and started again from step 0
 	Interrupted bool        // the context was cancelled (SIGINT/SIGTERM) and a checkpoint was written
 	Checkpoint  string      // the last checkpoint written or resumed from
 	Last        model.Stats // the last step's loss terms
@@ -118,45 +119,28 @@ func setup(cfg Config, opt Options) (*trainer, Result, error) {
 		run.ProgramVersion = opt.ProgramVersion
 	}
 	t := &trainer{opt: opt, run: run}
-	loaded, err := run.Latest()
-	switch {
-	case err == nil:
-		saved, err := ConfigFromCheckpoint(loaded.File)
-		if err != nil {
-			return nil, res, err
-		}
-		merged := *saved
-		if err := ApplyFlags(&merged, &cfg, opt.Set); err != nil {
-			return nil, res, err
-		}
-		merged.Model = saved.Model
-		changes, err := ResumeDiff(saved, &merged)
-		if err != nil {
-			return nil, res, err
-		}
-		cfg = merged
-		res.Resumed, res.Checkpoint = true, loaded.Path
-		if loaded.Warning != "" {
-			t.logf("warning: %s", loaded.Warning)
-		}
-		for i := range changes {
-			changes[i].Step = loaded.Step
-		}
-		cfg.History = append(slices.Clone(saved.History), changes...)
-		msg := fmt.Sprintf("resuming %s from step %d (%s)", opt.Out, loaded.Step, filepath.Base(loaded.Path))
-		for _, c := range changes {
-			msg += fmt.Sprintf("; -%s %s -> %s", c.Flag, c.From, c.To)
-		}
-		t.logf("%s", msg)
-	case errors.Is(err, fs.ErrNotExist):
-	default:
+	rs, err := resolveRun(run, cfg, opt) // rundir.go: resume, restart or a fresh run
+	if err != nil {
 		return nil, res, err
+	}
+	cfg, loaded := rs.cfg, rs.loaded
+	res.Resumed, res.Restarted = loaded != nil, rs.restarted
+	if res.Resumed {
+		res.Checkpoint = loaded.Path
+	}
+	for _, m := range rs.messages {
+		t.logf("%s", m)
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, res, err
 	}
 	t.cfg = cfg
-	if err := t.openData(res.Resumed); err != nil {
+	if !rs.recorded { // a fresh run: record what it is before anything else can fail or take long
+		if err := run.WriteConfig(&t.cfg); err != nil {
+			return nil, res, fmt.Errorf("train: %w", err)
+		}
+	}
+	if err := t.openData(rs.recorded && len(cfg.Model.Widths) > 0); err != nil {
 		return nil, res, err
 	}
 	if err := t.build(loaded, res.Resumed); err != nil {

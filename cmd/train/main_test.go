@@ -197,3 +197,62 @@ func TestCkptEveryFlag(t *testing.T) {
 		}
 	}
 }
+
+// TestKilledBeforeFirstCheckpoint is the issue's example: a run killed (SIGKILL) before its first checkpoint, then
+// `train -out DIR -steps 5`. The bare -out must restart that same run from step 0 with its recorded settings (it used
+// to fall back to the defaults: -dataset cifar10, whose data was missing or, worse, present), and give exactly what a
+// fresh 5-step run with those settings gives.
+func TestKilledBeforeFirstCheckpoint(t *testing.T) {
+	data := writeFolder(t, 40)
+	dir := filepath.Join(t.TempDir(), "run")
+	var log bytes.Buffer
+	cmd := command(t, trainArgs(data, dir, 1000)...)
+	cmd.Stderr = &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(log.String(), "step 3/") {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("no progress within 60 s:\n%s", log.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	if r, _ := checkpoints.OpenRun(dir); r != nil {
+		if cs, _ := r.Checkpoints(); len(cs) != 0 {
+			t.Fatalf("the killed run wrote checkpoints %v", cs)
+		}
+	}
+
+	var buf bytes.Buffer
+	if code := run([]string{"-out", dir, "-steps", "5", "-progress", "lines"}, &buf); code != 0 {
+		t.Fatalf("restart: exit %d\n%s", code, buf.String())
+	}
+	if !strings.Contains(buf.String(), "restarting "+dir+" from step 0 with its recorded settings") {
+		t.Errorf("the restart did not say so:\n%s", buf.String())
+	}
+	r, _ := checkpoints.OpenRun(dir)
+	var cfg train.Config
+	if _, err := r.ReadConfig(&cfg); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Dataset != "folder" || cfg.Data != data || cfg.Steps != 5 || cfg.Preset != "tiny" {
+		t.Errorf("config.json after the restart: dataset %q, data %q, steps %d, preset %q", cfg.Dataset, cfg.Data, cfg.Steps, cfg.Preset)
+	}
+	fresh := filepath.Join(t.TempDir(), "fresh")
+	if code := run(trainArgs(data, fresh, 5), &bytes.Buffer{}); code != 0 {
+		t.Fatal("fresh 5-step run failed")
+	}
+	fa, fb := latestTensors(t, fresh), latestTensors(t, dir)
+	if len(fa) == 0 || len(fa) != len(fb) {
+		t.Fatalf("%d and %d tensors", len(fa), len(fb))
+	}
+	for name, v := range fa {
+		if !slices.Equal(v, fb[name]) {
+			t.Errorf("%s differs between the restarted run and a fresh one", name)
+		}
+	}
+}
