@@ -279,7 +279,11 @@ func (r *Run) Latest() (*Loaded, error) {
 }
 
 // Keep deletes all checkpoints but the newest n (n >= 1) and the one latest names.
-func (r *Run) Keep(n int) error {
+func (r *Run) Keep(n int) error { return r.KeepAlso(n) }
+
+// KeepAlso is Keep that also keeps the checkpoints of the given steps (for example the newest checkpoint a trainer
+// knows to be good while newer ones are suspect). Steps without a checkpoint are ignored.
+func (r *Run) KeepAlso(n int, steps ...int64) error {
 	if n < 1 {
 		return fmt.Errorf("checkpoints: Keep(%d): must keep at least one checkpoint", n)
 	}
@@ -290,7 +294,7 @@ func (r *Run) Keep(n int) error {
 	ptr, _ := r.pointer()
 	var errs []error
 	for _, c := range cs[:max(0, len(cs)-n)] {
-		if c.Path == ptr.Path {
+		if c.Path == ptr.Path || slices.Contains(steps, c.Step) {
 			continue
 		}
 		if err := os.Remove(c.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -340,6 +340,14 @@ func TestKeep(t *testing.T) {
 			t.Errorf("%s (not ours) is gone: %v", n, err)
 		}
 	}
+	// KeepAlso keeps the steps it is given as well (a checkpoint known good while newer ones are suspect).
+	save(t, r, 800, 900)
+	if err := r.KeepAlso(1, 700, 12345); err != nil {
+		t.Fatal(err)
+	}
+	if got := steps(); !slices.Equal(got, []int64{700, 900}) {
+		t.Errorf("after KeepAlso(1, 700) with latest at 900: %v", got)
+	}
 }
 
 func TestCheckpointNames(t *testing.T) {

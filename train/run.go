@@ -28,6 +28,7 @@ import (
 type Options struct {
 	Out            string          // the run directory
 	Fresh          bool            // refuse to reuse a non-empty Out
+	ResumeFrom     int64           // resume from the checkpoint of this step instead of the latest (0: the latest)
 	Set            map[string]bool // settings given explicitly (flag names): on resume only these override the run's
 	Download       bool            // cifar10: download the dataset when absent
 	Log            io.Writer       // messages and progress (nil: silent)
@@ -74,6 +75,7 @@ type trainer struct {
 	critic  *model.Critic  // EMA critic for sample grids, built on first use
 	scorer  *sample.Scorer // reference images for the sample score, built on first use
 	diag    diagnostics    // optional diagnostics that failed (diagnostics.go)
+	health  *health        // normal steps and good checkpoints (health.go)
 
 	scorerFailed bool // the data allow no sample score (recorded in warnings.jsonl)
 
@@ -158,6 +160,8 @@ func setup(cfg Config, opt Options) (*trainer, Result, error) {
 	if t.metrics, err = openMetrics(opt.Out, t.st.step); err != nil { // last: nothing after it can fail
 		return nil, res, err
 	}
+	t.health = newHealth()
+	t.health.rebuild(t.metrics.history, run)
 	res.Step = t.st.step
 	return t, res, nil
 }
@@ -355,8 +359,8 @@ func (t *trainer) loop(ctx context.Context, res Result) (Result, error) {
 			return res, fmt.Errorf("train: %w", err)
 		}
 		if name := nonFinite(t.st.params); name != "" {
-			return res, fmt.Errorf("%w at step %d: parameter %s is not finite after the Adam update; %s is kept; "+
-				"lower -lr", ErrDiverged, t.st.step+1, name, t.lastCkptName())
+			return res, fmt.Errorf("%w at step %d: parameter %s is not finite after the Adam update; %s",
+				ErrDiverged, t.st.step+1, name, t.divergenceAdvice("a lower -lr"))
 		}
 		if err := t.st.ema.Update(t.st.params); err != nil {
 			return res, fmt.Errorf("train: %w", err)
@@ -366,6 +370,7 @@ func (t *trainer) loop(ctx context.Context, res Result) (Result, error) {
 		if err := t.metrics.add(t.record(t.st.step, stats, level, pgn, start)); err != nil {
 			return res, err
 		}
+		t.checkHealth(t.st.step, stats.Loss, pgn)
 		t.rep.step(t.st.step, stats)
 		if t.opt.AfterStep != nil {
 			t.opt.AfterStep(t.st.step, stats)
@@ -419,13 +424,6 @@ func (t *trainer) record(step int64, st model.Stats, level, pgn float64, start t
 		ParamGradNorm: pgn, LR: t.cfg.Adam.LR}
 }
 
-func (t *trainer) lastCkptName() string {
-	if t.lastCkpt == "" {
-		return "no checkpoint was written yet; nothing"
-	}
-	return "the last good checkpoint " + filepath.Base(t.lastCkpt)
-}
-
 // checkFinite stops a diverging run, naming the loss term or gradient tensor that went bad, clips the gradient to
 // -grad-clip, and returns the parameter-gradient norm before clipping.
 func (t *trainer) checkFinite(st model.Stats, grads *model.Params) (float64, error) {
@@ -435,9 +433,9 @@ func (t *trainer) checkFinite(st model.Stats, grads *model.Params) (float64, err
 	}{{"mmd2", st.MMD2}, {"l2 penalty", st.L2}, {"gradient penalty", st.GradPenalty},
 		{"witness gradient norm", st.GradNorm}, {"loss", st.Loss}} {
 		if math.IsNaN(term.v) || math.IsInf(term.v, 0) {
-			return 0, fmt.Errorf("%w at step %d: the %s is %v (loss %v, mmd2 %v, l2 %v, gradient penalty %v); "+
-				"%s is kept; lower -lr or raise -lambda-l2", ErrDiverged, t.st.step+1, term.name, term.v,
-				st.Loss, st.MMD2, st.L2, st.GradPenalty, t.lastCkptName())
+			return 0, fmt.Errorf("%w at step %d: the %s is %v (loss %v, mmd2 %v, l2 %v, gradient penalty %v); %s",
+				ErrDiverged, t.st.step+1, term.name, term.v, st.Loss, st.MMD2, st.L2, st.GradPenalty,
+				t.divergenceAdvice("a lower -lr or a higher -lambda-l2"))
 		}
 	}
 	norm := model.ClipGradNorm(grads, t.cfg.GradClip)
@@ -446,8 +444,8 @@ func (t *trainer) checkFinite(st model.Stats, grads *model.Params) (float64, err
 		if name == "" {
 			name = "the parameters (its norm overflows)"
 		}
-		return 0, fmt.Errorf("%w at step %d: the gradient of %s is not finite (loss %v); %s is kept; lower -lr",
-			ErrDiverged, t.st.step+1, name, st.Loss, t.lastCkptName())
+		return 0, fmt.Errorf("%w at step %d: the gradient of %s is not finite (loss %v); %s",
+			ErrDiverged, t.st.step+1, name, st.Loss, t.divergenceAdvice("a lower -lr"))
 	}
 	return norm, nil
 }
@@ -484,7 +482,8 @@ func (t *trainer) save() error {
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
-	if err := t.run.Keep(t.cfg.Run.Keep); err != nil {
+	t.health.saved(t.st.step)
+	if err := t.run.KeepAlso(t.cfg.Run.Keep, t.health.protect()...); err != nil { // never the newest good one
 		return fmt.Errorf("train: %w", err)
 	}
 	t.lastCkpt, t.lastSaved, t.lastTime = path, t.st.step, time.Now()

@@ -45,11 +45,17 @@ func resolveRun(run *checkpoints.Run, cfg Config, opt Options) (*resolved, error
 		return nil, fmt.Errorf("train: -out %s is not a consistent run: %w; nothing was changed: repair or remove %s, "+
 			"or pick another -out", dir, err, checkpoints.ConfigName)
 	}
-	loaded, err := run.Latest()
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	r := &resolved{}
+	var loaded *checkpoints.Loaded
+	if opt.ResumeFrom != 0 {
+		if loaded, err = chosenCheckpoint(run, opt.ResumeFrom); err != nil {
+			return nil, err
+		}
+		r.messages = append(r.messages, resumeFromNote(run, opt.ResumeFrom))
+	} else if loaded, err = run.Latest(); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	r := &resolved{loaded: loaded}
+	r.loaded = loaded
 	var base Config
 	switch {
 	case loaded != nil:
@@ -160,4 +166,42 @@ func runLeftovers(dir string) []string {
 		}
 	}
 	return out
+}
+
+// chosenCheckpoint loads the checkpoint of step (-resume-from), verified like the latest one.
+func chosenCheckpoint(run *checkpoints.Run, step int64) (*checkpoints.Loaded, error) {
+	if step < 0 {
+		return nil, fmt.Errorf("%w: -resume-from %d must be a checkpoint's step", ErrConfig, step)
+	}
+	c := checkpoints.Checkpoint{Step: step, Path: run.CheckpointPath(step)}
+	f, err := c.Load()
+	if err != nil {
+		var have []string
+		if cs, e := run.Checkpoints(); e == nil {
+			for _, c := range cs {
+				have = append(have, fmt.Sprint(c.Step))
+			}
+		}
+		return nil, fmt.Errorf("train: -resume-from %d: %w (checkpoints of this run: steps %s)", step, err,
+			strings.Join(have, ", "))
+	}
+	return &checkpoints.Loaded{Checkpoint: c, File: f}, nil
+}
+
+// resumeFromNote says what becomes of the checkpoints newer than the one chosen with -resume-from.
+func resumeFromNote(run *checkpoints.Run, step int64) string {
+	var newer []string
+	if cs, err := run.Checkpoints(); err == nil {
+		for _, c := range cs {
+			if c.Step > step {
+				newer = append(newer, filepath.Base(c.Path))
+			}
+		}
+	}
+	msg := fmt.Sprintf("note: resuming from step %d as asked (-resume-from)", step)
+	if len(newer) > 0 {
+		msg += fmt.Sprintf("; the newer %s stay as they are until this run replaces them at their steps",
+			strings.Join(newer, ", "))
+	}
+	return msg
 }

@@ -97,6 +97,7 @@ func run(args []string, stderr io.Writer) int {
 		flip      = fs.Bool("flip", d.Flip, "random horizontal flips; default per dataset, see below")
 		out       = fs.String("out", "", "run directory (default runs/<dataset>); an existing run there is resumed")
 		fresh     = fs.Bool("fresh", false, "refuse to reuse a non-empty -out instead of resuming")
+		from      = fs.Int64("resume-from", 0, "resume from the checkpoint of this step instead of the latest (after a divergence: the one its report names)")
 		preset    = fs.String("preset", d.Preset, "model size: "+strings.Join(model.Presets(), ", ")+"; default per dataset")
 		steps     = fs.Int64("steps", d.Steps, "total training steps; default per dataset, see below")
 		batch     = fs.Int("batch", d.Batch, "images per side of each MMD estimate (the step uses 2x this many)")
@@ -165,6 +166,7 @@ func run(args []string, stderr io.Writer) int {
 	}
 	delete(set, "out")
 	delete(set, "fresh")
+	delete(set, "resume-from")
 	delete(set, "download")
 	delete(set, "progress")
 	if err := train.ApplyFlags(&cfg, &given, set); err != nil {
@@ -200,7 +202,7 @@ func run(args []string, stderr io.Writer) int {
 	}()
 
 	res, err := train.Run(ctx, cfg, train.Options{
-		Out: *out, Fresh: *fresh, Set: set, Download: *download, Log: stderr, Terminal: terminal,
+		Out: *out, Fresh: *fresh, ResumeFrom: *from, Set: set, Download: *download, Log: stderr, Terminal: terminal,
 		ResumeCommand: resumeCommand(*out),
 	})
 	if err != nil {
