@@ -147,7 +147,7 @@ type EmbedOptions struct {
 // ComputeEmbeddings computes the mean embeddings of the first M images of ds at each of levels (use
 // Options.LevelGrid): MP[k] = mean phi(y; t_k) and MN[k] = mean phi(x_{t_k}; t_k) with x_{t_k} = alpha y + beta eps,
 // eps drawn from a stream that depends only on (Seed, image index, k). Sums are taken in float64 in index order,
-// so the result does not depend on Batch.
+// so the result does not depend on Batch. Images of another size than the critic's are an error naming both shapes.
 func ComputeEmbeddings(c Critic, ds data.Dataset, levels []float64, opt EmbedOptions) (*Embeddings, error) {
 	shape, D, err := checkCritic(c)
 	if err != nil {
@@ -155,6 +155,9 @@ func ComputeEmbeddings(c Critic, ds data.Dataset, levels []float64, opt EmbedOpt
 	}
 	if ds == nil {
 		return nil, fmt.Errorf("sample: embeddings: nil dataset")
+	}
+	if ds.Shape().Size() != shape.Size() {
+		return nil, fmt.Errorf("sample: embeddings: the data are %v images, the critic takes %v", ds.Shape(), shape)
 	}
 	if len(levels) == 0 {
 		return nil, fmt.Errorf("sample: embeddings: no levels")

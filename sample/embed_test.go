@@ -2,6 +2,7 @@ package sample_test
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -192,6 +193,23 @@ func TestEmbeddingsErrors(t *testing.T) {
 	for i, e := range bad {
 		if err := e.Validate(); err == nil {
 			t.Errorf("bad embeddings %d validated", i)
+		}
+	}
+}
+
+// TestEmbeddingsShapeMismatch: data of another image size than the critic's is an error naming both shapes (it
+// was a panic in the dataset's Image, as in `sample -dataset folder` on RGB images for an MNIST checkpoint).
+func TestEmbeddingsShapeMismatch(t *testing.T) {
+	c := newRFF(1, 2, 2, 8, 0.3, 1, 2) // 1x2x2 particles
+	for _, dim := range []int{3, 12} {
+		_, err := sample.ComputeEmbeddings(c, newCloud(10, dim, 4), []float64{1, 0.5}, sample.EmbedOptions{})
+		if err == nil || !strings.Contains(err.Error(), "the critic takes 1x2x2") ||
+			!strings.Contains(err.Error(), fmt.Sprintf("1x1x%d", dim)) {
+			t.Errorf("data of %d values per image: %v", dim, err)
+		}
+		_, err = sample.Preview(c, newCloud(10, dim, 4), sample.PreviewOptions{})
+		if err == nil || !strings.Contains(err.Error(), "the critic takes 1x2x2") {
+			t.Errorf("preview with data of %d values per image: %v", dim, err)
 		}
 	}
 }

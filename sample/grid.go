@@ -37,6 +37,30 @@ func GridSize(n int) (cols, rows int) {
 	return cols, rows
 }
 
+// maxGridPixels bounds the pixels of a grid after upscaling (2^28: a 1 GiB RGBA image).
+const maxGridPixels = 1 << 28
+
+// CheckGrid reports whether a grid of n images of shape s at the given scale can be made: 1 <= scale <= MaxScale
+// and at most 2^28 pixels after upscaling. Check before computing the samples.
+func CheckGrid(n int, s data.Shape, scale int) error {
+	if err := checkImageShape(s); err != nil {
+		return err
+	}
+	if scale < 1 || scale > MaxScale {
+		return fmt.Errorf("sample: grid scale %d, want 1..%d", scale, MaxScale)
+	}
+	if n < 1 {
+		return fmt.Errorf("sample: grid of %d images", n)
+	}
+	cols, rows := GridSize(n)
+	W := int64(cols)*int64(s.W) + int64(cols+1)*GridBorder
+	H := int64(rows)*int64(s.H) + int64(rows+1)*GridBorder
+	if W*H*int64(scale)*int64(scale) > maxGridPixels {
+		return fmt.Errorf("sample: grid of %d images at scale %d would be %dx%d pixels: too large", n, scale, W*int64(scale), H*int64(scale))
+	}
+	return nil
+}
+
 // Grid lays out the images in x (len(x)/s.Size() of them, CHW values in [-1, 1]) on a grid of GridSize cells with
 // a GridBorder-pixel black border around and between the cells, then upscales the whole grid by the integer factor
 // scale with nearest-neighbour sampling (so the border becomes 2*scale pixels wide). The image is opaque RGBA of
@@ -54,13 +78,12 @@ func Grid(x []float32, s data.Shape, scale int) (*image.RGBA, error) {
 			len(x), size, s)
 	}
 	n := len(x) / size
+	if err := CheckGrid(n, s, scale); err != nil {
+		return nil, err
+	}
 	cols, rows := GridSize(n)
 	W := cols*s.W + (cols+1)*GridBorder
 	H := rows*s.H + (rows+1)*GridBorder
-	if int64(W)*int64(H)*int64(scale)*int64(scale) > 1<<28 {
-		return nil, fmt.Errorf("sample: grid of %d images at scale %d would be %dx%d pixels: too large",
-			n, scale, W*scale, H*scale)
-	}
 	img := image.NewRGBA(image.Rect(0, 0, W, H))
 	for i := 3; i < len(img.Pix); i += 4 {
 		img.Pix[i] = 255 // opaque black background and border

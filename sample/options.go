@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/dmmd/dmmd/data"
 	"github.com/dmmd/dmmd/diffusion"
 )
 
@@ -168,14 +169,17 @@ func DefaultOptions(mode Mode, dim int) Options {
 // maxSteps bounds T*N_s so that (level, step) pairs pack into 32 bits of a random-stream id.
 const maxSteps = 1 << 30
 
+// MaxLevels bounds T: the mean embeddings hold T x D float64 values (100,000 levels of 512 features: 400 MB).
+const MaxLevels = 100_000
+
 // Validate reports the first invalid field, with a message naming it.
 func (o Options) Validate() error {
 	finite := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 	switch {
 	case o.Mode != Exact && o.Mode != Approx:
 		return fmt.Errorf("sample: unknown flow mode %v", o.Mode)
-	case o.Levels < 1:
-		return fmt.Errorf("sample: levels = %d, want >= 1", o.Levels)
+	case o.Levels < 1 || o.Levels > MaxLevels:
+		return fmt.Errorf("sample: levels = %d, want 1 .. %d", o.Levels, MaxLevels)
 	case o.StepsPerLevel < 1:
 		return fmt.Errorf("sample: steps per level = %d, want >= 1", o.StepsPerLevel)
 	case o.Levels > maxSteps/o.StepsPerLevel:
@@ -206,6 +210,19 @@ func (o Options) Validate() error {
 	}
 	if _, err := diffusion.Levels(o.Levels, o.TMax, o.TMin, o.Spacing); err != nil {
 		return fmt.Errorf("sample: %w", err)
+	}
+	return nil
+}
+
+// ValidateFor is Validate plus the checks that need the particles' shape and the number of features: that a flow
+// group fits in memory (NewFlow refuses it otherwise). Call it before compiling a critic for the flow.
+func (o Options) ValidateFor(shape data.Shape, features int) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	if dim := shape.Size(); dim < 1 || features < 1 || o.Particles > maxElems/max(dim, features) {
+		return fmt.Errorf("sample: %d particles of %v (%d features) per flow group do not fit in memory; lower -particles",
+			o.Particles, shape, features)
 	}
 	return nil
 }
