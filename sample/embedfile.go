@@ -6,30 +6,58 @@ import (
 	"hash/fnv"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/dmmd/dmmd/checkpoints"
 )
 
 // Metadata keys of a stored embeddings file.
 const (
-	metaEmbedStep   = "dmmd.embed.checkpoint_step" // step of the checkpoint whose EMA weights produced it
-	metaEmbedLevels = "dmmd.embed.levels"          // JSON array of the levels, descending
-	metaEmbedM      = "dmmd.embed.images"          // number of training images averaged
-	metaEmbedSeed   = "dmmd.embed.seed"            // seed of the forward noise for m_N
+	metaEmbedStep       = "dmmd.embed.checkpoint_step" // step of the checkpoint whose EMA weights produced it
+	metaEmbedCheckpoint = "dmmd.embed.checkpoint"      // that checkpoint's checksum
+	metaEmbedData       = "dmmd.embed.data"            // the identity of the images averaged
+	metaEmbedLevels     = "dmmd.embed.levels"          // JSON array of the levels, descending
+	metaEmbedM          = "dmmd.embed.images"          // number of training images averaged
+	metaEmbedSeed       = "dmmd.embed.seed"            // seed of the forward noise for m_N
 )
 
-// EmbeddingsPath names the file that stores the embeddings of the checkpoint at step for this level grid, image
-// count and noise seed: embeddings-<step>-<key>.safetensors in dir (the checkpoint's folder). Different grids or
-// counts get different files, so switching sampler settings never overwrites a stored set.
-func EmbeddingsPath(dir string, step int64, levels []float64, m int, seed uint64) string {
-	h := fnv.New32a()
-	fmt.Fprint(h, levels, m, seed)
-	return filepath.Join(dir, fmt.Sprintf("embeddings-%09d-%08x.safetensors", step, h.Sum32()))
+// EmbeddingsSource is what stored mean embeddings were computed from, beyond what Embeddings records itself (the
+// level grid, the image count and the noise seed): the checkpoint and the data. A stored set is reused only when
+// all of it matches.
+type EmbeddingsSource struct {
+	Step       int64  // the checkpoint's training step
+	Checkpoint string // the checkpoint's identity, such as its checksum (checkpoints.MetaChecksum)
+	Data       string // the data's identity, such as DataHash of the dataset (its settings decide its content)
+}
+
+// Diff describes every field in which s (a stored set's) differs from want, or returns "" when they agree.
+func (s EmbeddingsSource) Diff(want EmbeddingsSource) string {
+	var d []string
+	if s.Step != want.Step {
+		d = append(d, fmt.Sprintf("checkpoint step %d, not %d", s.Step, want.Step))
+	}
+	if s.Checkpoint != want.Checkpoint {
+		d = append(d, fmt.Sprintf("checkpoint %q, not %q", s.Checkpoint, want.Checkpoint))
+	}
+	if s.Data != want.Data {
+		d = append(d, fmt.Sprintf("data %q, not %q", s.Data, want.Data))
+	}
+	return strings.Join(d, "; ")
+}
+
+// EmbeddingsPath names the file that stores the embeddings of src for this level grid, image count and noise seed:
+// embeddings-<step>-<key>.safetensors in dir (the checkpoint's folder), the key a hash of everything else.
+// Different grids, counts, seeds, checkpoints or data get different files, so a stored set is never overwritten by
+// another.
+func EmbeddingsPath(dir string, levels []float64, m int, seed uint64, src EmbeddingsSource) string {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%v|%d|%d|%q|%q", levels, m, seed, src.Checkpoint, src.Data)
+	return filepath.Join(dir, fmt.Sprintf("embeddings-%09d-%016x.safetensors", src.Step, h.Sum64()))
 }
 
 // SaveEmbeddings writes e atomically to path as a safetensors file: float64 tensors "m_p" and, when computed,
-// "m_n", both [T, D], tagged with the checkpoint step, the level grid, the image count and the seed.
-func SaveEmbeddings(path string, e *Embeddings, step int64) error {
+// "m_n", both [T, D], tagged with src, the level grid, the image count and the seed.
+func SaveEmbeddings(path string, e *Embeddings, src EmbeddingsSource) error {
 	if err := e.Validate(); err != nil {
 		return err
 	}
@@ -44,7 +72,9 @@ func SaveEmbeddings(path string, e *Embeddings, step int64) error {
 	if err != nil {
 		return fmt.Errorf("sample: %w", err)
 	}
-	w.SetMeta(metaEmbedStep, strconv.FormatInt(step, 10))
+	w.SetMeta(metaEmbedStep, strconv.FormatInt(src.Step, 10))
+	w.SetMeta(metaEmbedCheckpoint, src.Checkpoint)
+	w.SetMeta(metaEmbedData, src.Data)
 	w.SetMeta(metaEmbedLevels, string(lv))
 	w.SetMeta(metaEmbedM, strconv.Itoa(e.M))
 	w.SetMeta(metaEmbedSeed, strconv.FormatUint(e.Seed, 10))
@@ -54,12 +84,16 @@ func SaveEmbeddings(path string, e *Embeddings, step int64) error {
 	return nil
 }
 
-// LoadEmbeddings reads embeddings stored by SaveEmbeddings and the checkpoint step they belong to.
-func LoadEmbeddings(path string) (*Embeddings, int64, error) {
+// LoadEmbeddings reads embeddings stored by SaveEmbeddings and what they were computed from. A file without a
+// recorded checkpoint or data identity (written by an older dmmd) comes back with those fields empty.
+func LoadEmbeddings(path string) (*Embeddings, EmbeddingsSource, error) {
+	var src EmbeddingsSource
 	f, err := checkpoints.ReadFile(path)
 	if err != nil {
-		return nil, 0, fmt.Errorf("sample: %w", err)
+		return nil, src, fmt.Errorf("sample: %w", err)
 	}
+	src.Checkpoint, _ = f.Meta(metaEmbedCheckpoint)
+	src.Data, _ = f.Meta(metaEmbedData)
 	meta := func(k string) (string, error) {
 		v, ok := f.Meta(k)
 		if !ok {
@@ -70,7 +104,6 @@ func LoadEmbeddings(path string) (*Embeddings, int64, error) {
 	var levels []float64
 	var m int
 	var seed uint64
-	var step int64
 	s, err := meta(metaEmbedLevels)
 	if err == nil {
 		if err = json.Unmarshal([]byte(s), &levels); err != nil {
@@ -93,34 +126,34 @@ func LoadEmbeddings(path string) (*Embeddings, int64, error) {
 	}
 	if err == nil {
 		if s, err = meta(metaEmbedStep); err == nil {
-			if step, err = strconv.ParseInt(s, 10, 64); err != nil {
+			if src.Step, err = strconv.ParseInt(s, 10, 64); err != nil {
 				err = fmt.Errorf("sample: %s: step: %w", path, err)
 			}
 		}
 	}
 	if err != nil {
-		return nil, 0, err
+		return nil, src, err
 	}
 	mp, shape, err := f.F64("m_p")
 	if err != nil {
-		return nil, 0, fmt.Errorf("sample: %w", err)
+		return nil, src, fmt.Errorf("sample: %w", err)
 	}
 	if len(shape) != 2 || shape[0] != len(levels) {
-		return nil, 0, fmt.Errorf("sample: %s: m_p has shape %v for %d levels", path, shape, len(levels))
+		return nil, src, fmt.Errorf("sample: %s: m_p has shape %v for %d levels", path, shape, len(levels))
 	}
 	var mn []float64
 	if _, ok := f.Tensor("m_n"); ok {
 		var nshape []int
 		if mn, nshape, err = f.F64("m_n"); err != nil {
-			return nil, 0, fmt.Errorf("sample: %w", err)
+			return nil, src, fmt.Errorf("sample: %w", err)
 		}
 		if fmt.Sprint(nshape) != fmt.Sprint(shape) {
-			return nil, 0, fmt.Errorf("sample: %s: m_n has shape %v, m_p %v", path, nshape, shape)
+			return nil, src, fmt.Errorf("sample: %s: m_n has shape %v, m_p %v", path, nshape, shape)
 		}
 	}
 	e, err := NewEmbeddings(levels, m, seed, shape[1], mp, mn)
 	if err != nil {
-		return nil, 0, fmt.Errorf("sample: %s: %w", path, err)
+		return nil, src, fmt.Errorf("sample: %s: %w", path, err)
 	}
-	return e, step, nil
+	return e, src, nil
 }

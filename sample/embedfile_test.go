@@ -21,22 +21,34 @@ func TestEmbeddingsFileRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 		dir := t.TempDir()
-		path := EmbeddingsPath(dir, 1500, levels, 100, 7)
+		src := EmbeddingsSource{Step: 1500, Checkpoint: "sha256:aa", Data: "100 images 1x2x2 fnv64a 01"}
+		path := EmbeddingsPath(dir, levels, 100, 7, src)
 		if !strings.Contains(filepath.Base(path), "embeddings-000001500-") {
 			t.Errorf("path %s", path)
 		}
-		if other := EmbeddingsPath(dir, 1500, levels[:2], 100, 7); other == path {
-			t.Error("different grids share a file name")
+		other := src
+		other.Data = "100 images 1x2x2 fnv64a 02"
+		other2 := src
+		other2.Checkpoint = "sha256:bb"
+		for _, p := range []string{EmbeddingsPath(dir, levels[:2], 100, 7, src), EmbeddingsPath(dir, levels, 99, 7, src),
+			EmbeddingsPath(dir, levels, 100, 8, src), EmbeddingsPath(dir, levels, 100, 7, other),
+			EmbeddingsPath(dir, levels, 100, 7, other2)} {
+			if p == path {
+				t.Error("different grids, counts, seeds, data or checkpoints share a file name")
+			}
 		}
-		if err := SaveEmbeddings(path, e, 1500); err != nil {
+		if err := SaveEmbeddings(path, e, src); err != nil {
 			t.Fatal(err)
 		}
-		got, step, err := LoadEmbeddings(path)
+		got, gotSrc, err := LoadEmbeddings(path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if step != 1500 || !got.Matches(levels, 100, 7) || got.HasNoised() != withMN {
-			t.Errorf("round trip: step %d, %+v", step, got)
+		if gotSrc != src || !got.Matches(levels, 100, 7) || got.HasNoised() != withMN {
+			t.Errorf("round trip: source %+v, %+v", gotSrc, got)
+		}
+		if d := gotSrc.Diff(other); !strings.Contains(d, "data") || strings.Contains(d, "checkpoint") {
+			t.Errorf("Diff: %q", d)
 		}
 		gp, gn := got.Flat()
 		for i := range mp {

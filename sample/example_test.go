@@ -7,6 +7,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/dmmd/dmmd/data"
 	"github.com/dmmd/dmmd/diffusion"
@@ -77,15 +78,22 @@ func ExampleExport() {
 	for _, e := range entries {
 		fmt.Println(e.Name())
 	}
+	// The folder's manifest records the flow's settings: another seed is refused, not mixed in.
+	opt.Seed = 1
+	other, _ := sample.NewFlow(critic, emb, opt)
+	_, err := sample.Export(context.Background(), other, out, sample.ExportOptions{N: 6})
+	fmt.Println(strings.Contains(fmt.Sprint(err), "seed: 0 there, 1 now"))
 	// Output:
 	// shard 0/2: 4 written
 	// shard 1/2: 2 written
+	// .dmmd-export.json
 	// 000000.png
 	// 000001.png
 	// 000002.png
 	// 000003.png
 	// 000004.png
 	// 000005.png
+	// true
 }
 
 func ExampleParseShard() {

@@ -49,6 +49,10 @@ type ExportOptions struct {
 	N        int       // images 0 .. N-1 (ExportReal: 0 = the whole dataset)
 	Shard    Shard     // the part this process writes; the zero value writes everything
 	Progress io.Writer // progress bar destination; nil = silent
+	// Source holds what the caller knows about where the images come from and the flow or dataset cannot tell:
+	// the checkpoint's identity, the dataset's settings. It is recorded in the folder's manifest with the
+	// settings Export and ExportReal add themselves, and must match on resume.
+	Source map[string]string
 }
 
 // ExportStats says what an export did.
@@ -78,10 +82,11 @@ type exportDir struct {
 	shape  data.Shape
 	exists []bool // exists[i]: dir holds a complete FileName(i), i < N
 	beyond int
+	files  int // export images in dir, any index
 }
 
-// openExportDir creates dir if needed and checks the folder contract: it may hold only files named FileName(i) and
-// this package's temporary files. Anything else is refused, so nothing the user had is ever touched. Stale
+// openExportDir creates dir if needed and checks the folder contract: it may hold only files named FileName(i),
+// the manifest (ManifestName) and this package's temporary files. Anything else is refused, so nothing the user had is ever touched. Stale
 // temporary files of images that own(i) claims are removed; existing images of this shard are checked to be PNGs
 // of the right size and colour type.
 func openExportDir(dir string, n int, shape data.Shape, own func(i int) bool) (*exportDir, error) {
@@ -106,7 +111,11 @@ func openExportDir(dir string, n int, shape data.Shape, own func(i int) bool) (*
 			foreign = append(foreign, name)
 			continue
 		}
+		if name == ManifestName || manifestTmp.MatchString(name) {
+			continue
+		}
 		if i, ok := parseFileName(name); ok {
+			d.files++
 			if i < n {
 				d.exists[i] = true
 			} else {
@@ -215,10 +224,12 @@ func (d *exportDir) writeAll(idx []int, x []float32, done func()) error {
 }
 
 // Export runs the flow for every flow group this shard owns and writes images 0 .. N-1 into dir as FileName(i),
-// 8-bit gray or RGB PNG, pixel = Pixel(x). Each file is written to a temporary name and renamed, so every final
-// name is a complete file. Groups whose files all exist are skipped; a group with a missing file is recomputed
-// (same seeds, same pixels) and only its missing files are written. The folder must hold nothing but such files
-// (see openExportDir). The last group is always computed whole, so image j does not depend on N.
+// 8-bit gray or RGB PNG, pixel = Pixel(x). Each file is written to a temporary name, synced and renamed, so every
+// final name is a complete file. Groups whose files all exist are skipped; a group with a missing file is
+// recomputed (same seeds, same pixels) and only its missing files are written. The folder must hold nothing but
+// such files and its Manifest (see openExportDir), which records the flow's settings, its mean embeddings and
+// opt.Source: a folder made with anything else is refused with an error listing what differs, before anything is
+// written. The last group is always computed whole, so image j does not depend on N.
 func Export(ctx context.Context, f *Flow, dir string, opt ExportOptions) (ExportStats, error) {
 	var st ExportStats
 	if f == nil {
@@ -238,6 +249,9 @@ func Export(ctx context.Context, f *Flow, dir string, opt ExportOptions) (Export
 	own := func(i int) bool { return opt.Shard.Owns(i / P) }
 	d, err := openExportDir(dir, opt.N, shape, own)
 	if err != nil {
+		return st, err
+	}
+	if err := claimFolder(dir, flowManifest(f, opt.Source), d.files); err != nil {
 		return st, err
 	}
 	st.Beyond = d.beyond
@@ -299,7 +313,8 @@ func Export(ctx context.Context, f *Flow, dir string, opt ExportOptions) (Export
 // ExportReal writes the first N images of ds (all if N is 0) into dir in exactly the format of Export, for
 // building FID reference statistics from the same preprocessed, 8-bit-quantised data the model trained on. The
 // datasets store x = v/127.5 - 1, which Pixel maps back to v exactly. Sharding is per image (i % n == shard), and
-// resume skips existing files.
+// resume skips existing files. The manifest records the dataset's content (DataHash) and opt.Source, and must
+// match on resume, as for Export.
 func ExportReal(ctx context.Context, ds data.Dataset, dir string, opt ExportOptions) (ExportStats, error) {
 	var st ExportStats
 	if ds == nil {
@@ -326,6 +341,9 @@ func ExportReal(ctx context.Context, ds data.Dataset, dir string, opt ExportOpti
 	own := opt.Shard.Owns
 	d, err := openExportDir(dir, n, shape, own)
 	if err != nil {
+		return st, err
+	}
+	if err := claimFolder(dir, realManifest(ds, opt.Source), d.files); err != nil {
 		return st, err
 	}
 	st.Beyond = d.beyond

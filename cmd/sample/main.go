@@ -19,8 +19,6 @@ import (
 	"syscall"
 
 	"github.com/dmmd/dmmd/checkpoints"
-	"github.com/dmmd/dmmd/data"
-	"github.com/dmmd/dmmd/data/datasets"
 	"github.com/dmmd/dmmd/diffusion"
 	"github.com/dmmd/dmmd/model"
 	"github.com/dmmd/dmmd/sample"
@@ -36,6 +34,8 @@ func main() {
 
 type flags struct {
 	ckpt, dataset, dataPath, dataCache string
+	dataLimit, crop, folderSize        int
+	pad32                              bool
 	embedN                             int
 	embedSeed                          uint64
 	grid, out, shard                   string
@@ -54,6 +54,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	fs.StringVar(&f.dataset, "dataset", "", "dataset for the mean embeddings and -export-real (default: the run's)")
 	fs.StringVar(&f.dataPath, "data", "", "dataset location (default: the run's)")
 	fs.StringVar(&f.dataCache, "data-cache", "", "preprocessing cache folder (default: the run's)")
+	fs.IntVar(&f.dataLimit, "data-limit", 0, "use the first N images of the dataset (default: the run's; 0 = all)")
+	fs.BoolVar(&f.pad32, "mnist-pad32", false, "mnist: pad 28x28 to 32x32 (default: the run's)")
+	fs.IntVar(&f.crop, "celeba-crop", 140, "celeba64: centre crop 140 or 178 (default: the run's)")
+	fs.IntVar(&f.folderSize, "folder-size", 32, "folder: image side (default: the run's)")
 	fs.IntVar(&f.embedN, "embed-n", 5000, "training images averaged for the mean embeddings m_P (and m_N)")
 	fs.Uint64Var(&f.embedSeed, "embed-seed", 0, "seed of the forward noise for m_N (approximate flow)")
 	fs.StringVar(&f.flow, "flow", "exact", "exact (interacting particles, leave-one-out mean) or approx (independent; m_Q = noised-data mean)")
@@ -121,7 +125,7 @@ func sampleMain(ctx context.Context, f *flags, set map[string]bool, stderr io.Wr
 		if !set["n"] {
 			f.n = 0 // the whole dataset
 		}
-		return exportReal(ctx, f, shard, stderr)
+		return exportReal(ctx, f, set, shard, stderr)
 	}
 	if f.ckpt == "" {
 		return usagef("-ckpt is required (a run directory or a checkpoint file)")
@@ -161,7 +165,18 @@ func sampleMain(ctx context.Context, f *flags, set map[string]bool, stderr io.Wr
 	if err != nil {
 		return err
 	}
-	critic, err := model.NewCritic(params, opt.Chunk)
+	// Everything that can be checked before the expensive work is checked first.
+	if err := opt.ValidateFor(modelShape(tcfg), tcfg.Model.FeatureDim); err != nil {
+		return usageError{err}
+	}
+	if f.grid != "" {
+		if err := sample.CheckGrid(f.gridN, modelShape(tcfg), f.scale); err != nil {
+			return usageError{err}
+		}
+	}
+	src := newDataSource(f, set, tcfg, stderr)
+	ckptID, _ := file.Meta(checkpoints.MetaChecksum)
+	critic, err := model.NewCritic(params, min(opt.Chunk, opt.Particles))
 	if err != nil {
 		return err
 	}
@@ -170,7 +185,8 @@ func sampleMain(ctx context.Context, f *flags, set map[string]bool, stderr io.Wr
 	if err != nil {
 		return usageError{err}
 	}
-	emb, err := embeddings(f, tcfg, critic, file.Path(), step, levels, opt.Mode, stderr)
+	esrc := sample.EmbeddingsSource{Step: step, Checkpoint: ckptID}
+	emb, err := embeddings(f, src, esrc, critic, filepath.Dir(file.Path()), levels, opt.Mode, stderr)
 	if err != nil {
 		return err
 	}
@@ -190,13 +206,14 @@ func sampleMain(ctx context.Context, f *flags, set map[string]bool, stderr io.Wr
 		}
 		fmt.Fprintf(stderr, "sample: wrote %s (%d images)\n", f.grid, f.gridN)
 		if f.score > 0 {
-			if err := printScore(f, tcfg, x, stderr); err != nil {
+			if err := printScore(f, src, x, stderr); err != nil {
 				return err
 			}
 		}
 	}
 	if f.out != "" {
-		st, err := sample.Export(ctx, flow, f.out, sample.ExportOptions{N: f.n, Shard: shard, Progress: stderr})
+		st, err := sample.Export(ctx, flow, f.out, sample.ExportOptions{N: f.n, Shard: shard, Progress: stderr,
+			Source: map[string]string{"checkpoint": ckptID, "checkpoint_step": strconv.FormatInt(step, 10)}})
 		if err != nil {
 			return err
 		}
@@ -309,8 +326,8 @@ func flowOptions(f *flags, set map[string]bool, tcfg *train.Config) (sample.Opti
 }
 
 // printScore prints the pixel MMD^2 between the samples x and f.score training images (sample.Scorer).
-func printScore(f *flags, tcfg *train.Config, x []float32, stderr io.Writer) error {
-	ds, err := openData(f, tcfg, stderr)
+func printScore(f *flags, src *dataSource, x []float32, stderr io.Writer) error {
+	ds, err := src.open()
 	if err != nil {
 		return fmt.Errorf("sample: -score needs the training data (give -data): %w", err)
 	}
@@ -330,53 +347,44 @@ func printScore(f *flags, tcfg *train.Config, x []float32, stderr io.Writer) err
 	return nil
 }
 
-// openData opens the dataset for the embeddings or -export-real: the run's, unless flags say otherwise.
-func openData(f *flags, tcfg *train.Config, stderr io.Writer) (data.Dataset, error) {
-	o := datasets.Options{Progress: stderr}
-	if tcfg != nil {
-		o = datasets.Options{Name: tcfg.Dataset, Path: tcfg.Data, CacheDir: tcfg.DataCache, Size: tcfg.FolderSize,
-			Crop: tcfg.CelebACrop, Pad32: tcfg.MNISTPad32, Limit: tcfg.DataLimit, Progress: stderr}
+// embeddings loads the mean embeddings stored next to the checkpoint for this level grid, checkpoint and data, or
+// computes them from the data and stores them. A stored file is used only when everything it records matches.
+func embeddings(f *flags, src *dataSource, esrc sample.EmbeddingsSource, critic *model.Critic, dir string,
+	levels []float64, mode sample.Mode, stderr io.Writer) (*sample.Embeddings, error) {
+	id, err := src.identity()
+	if err != nil {
+		return nil, fmt.Errorf("sample: the mean embeddings need the data (give -data, and -dataset if it differs): %w", err)
 	}
-	if f.dataset != "" {
-		o.Name = f.dataset
-	}
-	if f.dataPath != "" {
-		o.Path = f.dataPath
-	}
-	if f.dataCache != "" {
-		o.CacheDir = f.dataCache
-	}
-	if o.Name == "" {
-		return nil, usagef("-dataset is required")
-	}
-	return datasets.Open(o)
-}
-
-// embeddings loads the mean embeddings stored next to the checkpoint for this level grid, or computes them from
-// the data and stores them.
-func embeddings(f *flags, tcfg *train.Config, critic *model.Critic, ckptPath string, step int64, levels []float64,
-	mode sample.Mode, stderr io.Writer) (*sample.Embeddings, error) {
-	path := sample.EmbeddingsPath(filepath.Dir(ckptPath), step, levels, f.embedN, f.embedSeed)
-	if emb, st, err := sample.LoadEmbeddings(path); err == nil {
-		if st == step && emb.Seed == f.embedSeed && slices.Equal(emb.Levels, levels) && (mode == sample.Exact || emb.HasNoised()) {
+	esrc.Data = id
+	path := sample.EmbeddingsPath(dir, levels, f.embedN, f.embedSeed, esrc)
+	store := true
+	if emb, got, err := sample.LoadEmbeddings(path); err == nil {
+		switch d := got.Diff(esrc); {
+		case d != "":
+			fmt.Fprintf(stderr, "sample: not using %s: it was computed from %s; recomputing (and not replacing it)\n", path, d)
+			store = false
+		case emb.Seed == f.embedSeed && slices.Equal(emb.Levels, levels) && (mode == sample.Exact || emb.HasNoised()):
 			fmt.Fprintf(stderr, "sample: using stored embeddings %s (%d images)\n", filepath.Base(path), emb.M)
 			return emb, nil
 		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		fmt.Fprintf(stderr, "sample: ignoring %v; recomputing\n", err)
 	}
-	ds, err := openData(f, tcfg, stderr)
+	ds, err := src.open()
 	if err != nil {
 		return nil, fmt.Errorf("sample: the mean embeddings for this level grid are not stored next to the checkpoint "+
-			"and the run's data cannot be opened (give -data, and -dataset if it differs): %w", err)
+			"and the data cannot be used (give -data, and -dataset if it differs): %w", err)
 	}
 	fmt.Fprintf(stderr, "sample: computing mean embeddings over %d images at %d levels\n", min(f.embedN, ds.Len()), len(levels))
 	emb, err := sample.ComputeEmbeddings(critic, ds, levels, sample.EmbedOptions{M: f.embedN, Batch: critic.Chunk(),
-		Seed: f.embedSeed, Schedule: tcfg.Sched, SkipNoised: mode == sample.Exact, Progress: stderr})
+		Seed: f.embedSeed, Schedule: src.run.Sched, SkipNoised: mode == sample.Exact, Progress: stderr})
 	if err != nil {
 		return nil, err
 	}
-	if err := sample.SaveEmbeddings(path, emb, step); err != nil {
+	if !store {
+		return emb, nil
+	}
+	if err := sample.SaveEmbeddings(path, emb, esrc); err != nil {
 		fmt.Fprintf(stderr, "sample: warning: could not store the embeddings: %v\n", err)
 	} else {
 		fmt.Fprintf(stderr, "sample: stored %s\n", path)
@@ -384,7 +392,7 @@ func embeddings(f *flags, tcfg *train.Config, critic *model.Critic, ckptPath str
 	return emb, nil
 }
 
-func exportReal(ctx context.Context, f *flags, shard sample.Shard, stderr io.Writer) error {
+func exportReal(ctx context.Context, f *flags, set map[string]bool, shard sample.Shard, stderr io.Writer) error {
 	if f.out == "" {
 		return usagef("-export-real needs -out DIR")
 	}
@@ -398,11 +406,13 @@ func exportReal(ctx context.Context, f *flags, shard sample.Shard, stderr io.Wri
 			return err
 		}
 	}
-	ds, err := openData(f, tcfg, stderr)
+	src := newDataSource(f, set, tcfg, stderr)
+	ds, err := src.open()
 	if err != nil {
 		return err
 	}
-	st, err := sample.ExportReal(ctx, ds, f.out, sample.ExportOptions{N: f.n, Shard: shard, Progress: stderr})
+	st, err := sample.ExportReal(ctx, ds, f.out, sample.ExportOptions{N: f.n, Shard: shard, Progress: stderr,
+		Source: map[string]string{"dataset": src.o.Name}})
 	if err != nil {
 		return err
 	}

@@ -125,8 +125,8 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 	sameFolders(t, "shards vs one machine", readDir(t, a), readDir(t, c))
-	if len(readDir(t, a)) != 10 {
-		t.Errorf("exported %d files, want 10", len(readDir(t, a)))
+	if len(readDir(t, a)) != 11 { // and the manifest
+		t.Errorf("exported %d files, want 10 and the manifest", len(readDir(t, a)))
 	}
 	// The grid shows the first exported images: same particles.
 	// Approximate flow: two chunk sizes give the same bytes.
@@ -150,8 +150,8 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("export-real: %d\n%s", code, log)
 	}
 	files := readDir(t, real)
-	if len(files) != 48 {
-		t.Fatalf("export-real wrote %d files, want 48", len(files))
+	if len(files) != 49 || files[sample.ManifestName] == nil {
+		t.Fatalf("export-real wrote %d files, want 48 and the manifest", len(files))
 	}
 	got, err := png.Decode(bytes.NewReader(files["000005.png"]))
 	if err != nil {
