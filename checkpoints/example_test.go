@@ -117,3 +117,34 @@ func ExampleWriter() {
 	fmt.Println(f.Names(), shape, mean, "step", step)
 	// Output: [mean] [2 3] [1 2 3 4 5 6] step 3000
 }
+
+// KeepAlso prunes like Keep but spares chosen steps too, such as the newest checkpoint known to be good while the
+// newer ones are still suspect.
+func ExampleRun_KeepAlso() {
+	dir, err := os.MkdirTemp("", "run")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	run, err := checkpoints.OpenRun(dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for step := int64(100); step <= 500; step += 100 {
+		w := checkpoints.NewWriter()
+		w.AddF32("params", []int{1}, []float32{float32(step)})
+		if _, err := run.Save(step, w); err != nil {
+			log.Fatal(err)
+		}
+	}
+	if err := run.KeepAlso(1, 200); err != nil { // the newest one, and step 200
+		log.Fatal(err)
+	}
+	cs, _ := run.Checkpoints()
+	for _, c := range cs {
+		fmt.Println(c.Step)
+	}
+	// Output:
+	// 200
+	// 500
+}

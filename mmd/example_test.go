@@ -1,7 +1,9 @@
 package mmd_test
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 
 	"github.com/dmmd/dmmd/mmd"
@@ -128,4 +130,35 @@ func ExampleParseNoise() {
 	// beta_1000 = 0.5
 	// beta_2500 = 0.25
 	// beta_9999 = 0.001953125
+}
+
+// A NaN or an infinity in a sample is an error that names the set, the point and the coordinate.
+func ExampleErrNonFinite() {
+	x, _ := mmd.PointsFromRows([][]float64{{0, 1}, {1, 0}})
+	y, _ := mmd.PointsFromRows([][]float64{{0, 0}, {2, math.NaN()}})
+	_, err := mmd.MMD2Unbiased(mmd.Gaussian{Sigma: 1}, x, y)
+	fmt.Println(errors.Is(err, mmd.ErrNonFinite))
+	fmt.Println(err)
+	// Output:
+	// true
+	// mmd: second sample (y): point 1, coordinate 1 is NaN: not finite
+}
+
+// The estimators are invariant to a common shift of the data, and stay accurate far from the origin.
+func ExampleMMD2Biased_farFromOrigin() {
+	r := rand.New(rand.NewPCG(1, 2))
+	x, _ := mmd.NewPoints(20, 8)
+	y, _ := mmd.NewPoints(20, 8)
+	for i := range x.Data {
+		x.Data[i], y.Data[i] = r.NormFloat64(), r.NormFloat64()+0.5
+	}
+	k := mmd.Gaussian{Sigma: 1}
+	near, _ := mmd.MMD2Biased(k, x, y)
+	for i := range x.Data {
+		x.Data[i] += 1e8
+		y.Data[i] += 1e8
+	}
+	far, _ := mmd.MMD2Biased(k, x, y)
+	fmt.Printf("at the origin %.4f, at 1e8 %.4f\n", near, far)
+	// Output: at the origin 0.1063, at 1e8 0.1063
 }

@@ -210,3 +210,38 @@ func ExampleScorer() {
 	fmt.Println(sc.References(), good < 0.05*sc.NoiseBaseline(), bad > good)
 	// Output: 200 true true
 }
+
+// DataHash identifies a dataset by its content, so a moved copy matches and other images do not.
+func ExampleDataHash() {
+	a, _ := data.NewU8(data.Shape{C: 1, H: 2, W: 2}, []uint8{0, 64, 128, 255, 1, 2, 3, 4}, nil)
+	moved, _ := data.NewU8(data.Shape{C: 1, H: 2, W: 2}, []uint8{0, 64, 128, 255, 1, 2, 3, 4}, nil)
+	other, _ := data.NewU8(data.Shape{C: 1, H: 2, W: 2}, []uint8{0, 64, 128, 255, 1, 2, 3, 5}, nil)
+	fmt.Println(strings.HasPrefix(sample.DataHash(a), "2 images 1x2x2 fnv64a "))
+	fmt.Println(sample.DataHash(a) == sample.DataHash(moved), sample.DataHash(a) == sample.DataHash(other))
+	// Output:
+	// true
+	// true false
+}
+
+// CheckGrid refuses a grid too large to draw before any sample is computed.
+func ExampleCheckGrid() {
+	s := data.Shape{C: 3, H: 32, W: 32}
+	fmt.Println(sample.CheckGrid(64, s, 4))
+	fmt.Println(sample.CheckGrid(1_000_000, s, 1))
+	// Output:
+	// <nil>
+	// sample: grid of 1000000 images at scale 1 would be 34002x34002 pixels: too large
+}
+
+// Stored mean embeddings are named and checked by their source: another checkpoint or other data never reuse them.
+func ExampleEmbeddingsSource_Diff() {
+	stored := sample.EmbeddingsSource{Step: 2000, Checkpoint: "sha256:aa", Data: "60000 images 1x28x28 fnv64a 01"}
+	now := stored
+	now.Checkpoint = "sha256:bb"
+	fmt.Println(stored.Diff(now))
+	levels := []float64{1, 0.5}
+	fmt.Println(sample.EmbeddingsPath("run", levels, 5000, 0, stored) == sample.EmbeddingsPath("run", levels, 5000, 0, now))
+	// Output:
+	// checkpoint "sha256:aa", not "sha256:bb"
+	// false
+}

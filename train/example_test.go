@@ -1,0 +1,41 @@
+package train_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+
+	"github.com/dmmd/dmmd/data"
+	"github.com/dmmd/dmmd/train"
+)
+
+// Optional diagnostics never stop a run: here the sample score cannot be made (every image is the same, so the
+// score has no kernel width), training goes on, and warnings.jsonl says why.
+func ExampleReadWarnings() {
+	dir, err := os.MkdirTemp("", "run")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	ds, _ := data.NewU8(data.Shape{C: 1, H: 8, W: 8}, make([]uint8, 8*64), nil) // 8 black images
+	cfg, _ := train.DefaultConfig("folder")
+	cfg.Preset, cfg.Batch, cfg.Steps, cfg.FolderSize = "tiny", 4, 4, 8
+	cfg.Sample.Every, cfg.Sample.Particles = 2, 4
+	res, err := train.Run(context.Background(), cfg, train.Options{Out: filepath.Join(dir, "run"), Dataset: ds})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ws, err := train.ReadWarnings(filepath.Join(dir, "run"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("trained to step", res.Step)
+	for _, w := range ws {
+		fmt.Println(w.Step, w.What)
+	}
+	// Output:
+	// trained to step 4
+	// 2 sample score
+}
