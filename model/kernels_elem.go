@@ -78,14 +78,15 @@ func siluBack2Kernel[T num](a, g, x, out []T) {
 	})
 }
 
-// addBiasKernel writes y[b, c, r] = x[b, c, r] + sum_k biases[k][c] for x of shape (B, C, R).
-func addBiasKernel[T num](x, y []T, biases [][]T, b, c, r int) {
+// addBiasKernel writes y[b, c, r] = x[b, c, r] + sum_k biases[k][g_k, c] for x of shape (B, C, R), where bias k
+// has groups[k] rows and row b reads its row g_k = b / (B/groups[k]).
+func addBiasKernel[T num](x, y []T, biases [][]T, groups []int, b, c, r int) {
 	parallelFor(b*c, r, func(lo, hi int) {
 		for bc := lo; bc < hi; bc++ {
-			ch := bc % c
+			bi, ch := bc/c, bc%c
 			var add T
-			for _, bias := range biases {
-				add += bias[ch]
+			for k, bias := range biases {
+				add += bias[bi/(b/groups[k])*c+ch]
 			}
 			src, dst := x[bc*r:(bc+1)*r], y[bc*r:(bc+1)*r]
 			for i, v := range src {
@@ -95,40 +96,58 @@ func addBiasKernel[T num](x, y []T, biases [][]T, b, c, r int) {
 	})
 }
 
-// sumBiasKernel writes out[c] = sum over b and r of g[b, c, r] for g of shape (B, C, R) (the bias gradient).
+// sumBiasKernel writes out[gi, c] = sum over the rows b of group gi and over r of g[b, c, r], for g of shape
+// (B, C, R) split into the given number of equal groups of rows (the gradient of a bias of that many rows).
 // Sums are accumulated in float64.
-func sumBiasKernel[T num](g, out []T, b, c, r int) {
-	parallelFor(c, b*r, func(lo, hi int) {
-		for ch := lo; ch < hi; ch++ {
+func sumBiasKernel[T num](g, out []T, groups, b, c, r int) {
+	per := b / groups
+	parallelFor(groups*c, per*r, func(lo, hi int) {
+		for gc := lo; gc < hi; gc++ {
+			gi, ch := gc/c, gc%c
 			var s float64
-			for bi := 0; bi < b; bi++ {
+			for bi := gi * per; bi < (gi+1)*per; bi++ {
 				for _, v := range g[(bi*c+ch)*r : (bi*c+ch+1)*r] {
 					s += float64(v)
 				}
 			}
-			out[ch] = T(s)
+			out[gc] = T(s)
 		}
 	})
 }
 
-// sumRowsKernel writes out[f] = sum_b x[b, f] for x of shape (B, F), accumulated in float64.
-func sumRowsKernel[T num](x, out []T, b, f int) {
-	parallelFor(f, b, func(lo, hi int) {
-		for j := lo; j < hi; j++ {
+// hadamardKernel writes out = a * b elementwise.
+func hadamardKernel[T num](a, b, out []T) {
+	parallelFor(len(out), 1, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			out[i] = a[i] * b[i]
+		}
+	})
+}
+
+// sumRowsKernel writes out[gi, f] = sum of x[b, f] over the rows b of group gi, for x of shape (B, F) split into
+// the given number of equal groups of consecutive rows (one group: the column sums). Accumulated in float64.
+func sumRowsKernel[T num](x, out []T, groups, b, f int) {
+	per := b / groups
+	parallelFor(groups*f, per, func(lo, hi int) {
+		for gj := lo; gj < hi; gj++ {
+			gi, j := gj/f, gj%f
 			var s float64
-			for bi := 0; bi < b; bi++ {
+			for bi := gi * per; bi < (gi+1)*per; bi++ {
 				s += float64(x[bi*f+j])
 			}
-			out[j] = T(s)
+			out[gj] = T(s)
 		}
 	})
 }
 
-// broadcastRowsKernel writes out[b, f] = v[f] for b in [0, B).
-func broadcastRowsKernel[T num](v, out []T, b int) {
-	f := len(v)
-	for bi := 0; bi < b; bi++ {
-		copy(out[bi*f:(bi+1)*f], v)
+// broadcastRowsKernel writes out[b, f] = v[b / (n/G), f] for b in [0, n): each of the G rows of v repeated n/G
+// times (one row: repeated n times).
+func broadcastRowsKernel[T num](v, out []T, groups, n int) {
+	f := len(v) / groups
+	per := n / groups
+	for bi := 0; bi < n; bi++ {
+		gi := bi / per
+		copy(out[bi*f:(bi+1)*f], v[gi*f:(gi+1)*f])
 	}
 }
 

@@ -130,8 +130,10 @@ func (op *siluBack2Op) Do(inputs ...G.Value) (G.Value, error) {
 		func(in [][]float64, out []float64) { siluBack2Kernel(in[0], in[1], in[2], out) })
 }
 
-// addBiasOp is y[b, c, ...] = x[b, c, ...] + sum_k bias_k[c]: per-channel biases (each of C elements, shaped (C)
-// or (1, C)) added along axis 1 of a 2-D or 4-D x.
+// addBiasOp is y[b, c, ...] = x[b, c, ...] + sum_k bias_k[g_k(b), c]: biases added along axis 1 of a 2-D or 4-D x
+// of B rows. A bias shaped (C) or (1, C) is one row shared by every b (g_k(b) = 0); a bias shaped (G, C) with G > 1
+// gives each of G equal groups of rows its own: row b takes bias row g_k(b) = b / (B/G) (B must be a multiple of
+// G). The grouped form carries a per-group time bias when a batch holds several noise levels.
 type addBiasOp struct {
 	opBase
 	xDims  int
@@ -139,7 +141,8 @@ type addBiasOp struct {
 	biases int
 }
 
-// sumBiasOp sums g over every axis except 1, shaped as the bias it is the gradient of.
+// sumBiasOp sums g over every axis except 1, shaped as the bias it is the gradient of: out[c] (a (C) or (1, C)
+// bias), or out[gi, c] summed over the rows of group gi only (a (G, C) bias).
 type sumBiasOp struct {
 	opBase
 	inDims int
@@ -175,21 +178,35 @@ func (op *addBiasOp) DiffWRT(inputs int) []bool {
 	return d
 }
 
-// layout returns B, C and the size R of the trailing axes for x, checking the biases.
-func biasLayout(x tensor.Shape, biases []tensor.Shape) (b, c, r int, err error) {
+// biasGroups returns the number of row groups of a bias for c channels and b rows: 1 for a (C) or (1, C) bias,
+// G for a (G, C) bias (b a multiple of G).
+func biasGroups(s tensor.Shape, b, c int) (int, error) {
+	switch {
+	case s.Dims() == 1 && s[0] == c:
+		return 1, nil
+	case s.Dims() == 2 && s[1] == c && s[0] >= 1 && b%s[0] == 0:
+		return s[0], nil
+	}
+	return 0, fmt.Errorf("model: addBias: bias shape %v does not fit %d rows of %d channels (want (C) or (G, C), G dividing the rows)",
+		s, b, c)
+}
+
+// biasLayout returns B, C, the size R of the trailing axes for x, and the group count of every bias.
+func biasLayout(x tensor.Shape, biases []tensor.Shape) (b, c, r int, groups []int, err error) {
 	if x.Dims() < 2 {
-		return 0, 0, 0, fmt.Errorf("model: addBias: want at least 2-D input, got %v", x)
+		return 0, 0, 0, nil, fmt.Errorf("model: addBias: want at least 2-D input, got %v", x)
 	}
 	b, c, r = x[0], x[1], 1
 	for _, d := range x[2:] {
 		r *= d
 	}
+	groups = make([]int, len(biases))
 	for i, s := range biases {
-		if s.TotalSize() != c {
-			return 0, 0, 0, fmt.Errorf("model: addBias: bias %d has shape %v, want %d elements", i, s, c)
+		if groups[i], err = biasGroups(s, b, c); err != nil {
+			return 0, 0, 0, nil, fmt.Errorf("bias %d: %w", i, err)
 		}
 	}
-	return b, c, r, nil
+	return b, c, r, groups, nil
 }
 
 func (op *addBiasOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
@@ -197,7 +214,7 @@ func (op *addBiasOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, _, _, err := biasLayout(s[0], s[1:]); err != nil {
+	if _, _, _, _, err := biasLayout(s[0], s[1:]); err != nil {
 		return nil, err
 	}
 	return s[0].Clone(), nil
@@ -212,15 +229,15 @@ func (op *addBiasOp) Do(inputs ...G.Value) (G.Value, error) {
 	for i := range bs {
 		bs[i] = in[i+1].Shape()
 	}
-	b, c, r, err := biasLayout(in[0].Shape(), bs)
+	b, c, r, groups, err := biasLayout(in[0].Shape(), bs)
 	if err != nil {
 		return nil, err
 	}
 	out := op.output(dt, in[0].Shape()...)
 	if dt == tensor.Float32 {
-		addBiasKernel(data[float32](in[0]), data[float32](out), biasData[float32](in[1:]), b, c, r)
+		addBiasKernel(data[float32](in[0]), data[float32](out), biasData[float32](in[1:]), groups, b, c, r)
 	} else {
-		addBiasKernel(data[float64](in[0]), data[float64](out), biasData[float64](in[1:]), b, c, r)
+		addBiasKernel(data[float64](in[0]), data[float64](out), biasData[float64](in[1:]), groups, b, c, r)
 	}
 	return out, nil
 }
@@ -252,13 +269,26 @@ func (op *sumBiasOp) Hashcode() uint32      { return hashOp(op) }
 func (op *sumBiasOp) String() string {
 	return fmt.Sprintf("dmmdSumBias{%dD->%v}", op.inDims, op.shape)
 }
+
+// layout returns B, C, R of the input and the group count of the output.
+func (op *sumBiasOp) layout(s tensor.Shape) (b, c, r, groups int, err error) {
+	if s.Dims() < 2 {
+		return 0, 0, 0, 0, fmt.Errorf("model: sumBias: want at least 2-D input, got %v", s)
+	}
+	b, c, r, gs, err := biasLayout(s, []tensor.Shape{op.shape})
+	if err != nil {
+		return 0, 0, 0, 0, fmt.Errorf("model: sumBias: %w", err)
+	}
+	return b, c, r, gs[0], nil
+}
+
 func (op *sumBiasOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	s, err := shapesOf("sumBias", 1, in)
 	if err != nil {
 		return nil, err
 	}
-	if s[0].Dims() < 2 || s[0][1] != op.shape.TotalSize() {
-		return nil, fmt.Errorf("model: sumBias: input %v does not have %d channels", s[0], op.shape.TotalSize())
+	if _, _, _, _, err := op.layout(s[0]); err != nil {
+		return nil, err
 	}
 	return op.shape.Clone(), nil
 }
@@ -267,17 +297,50 @@ func (op *sumBiasOp) Do(inputs ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, c, r, err := biasLayout(in[0].Shape(), []tensor.Shape{op.shape})
+	b, c, r, groups, err := op.layout(in[0].Shape())
 	if err != nil {
 		return nil, err
 	}
 	out := op.output(dt, op.shape...)
 	if dt == tensor.Float32 {
-		sumBiasKernel(data[float32](in[0]), data[float32](out), b, c, r)
+		sumBiasKernel(data[float32](in[0]), data[float32](out), groups, b, c, r)
 	} else {
-		sumBiasKernel(data[float64](in[0]), data[float64](out), b, c, r)
+		sumBiasKernel(data[float64](in[0]), data[float64](out), groups, b, c, r)
 	}
 	return out, nil
+}
+
+// hadamardOp is out = a * b, elementwise, for two tensors of one shape.
+type hadamardOp struct{ opBase }
+
+func hadamard(a, b *G.Node) (*G.Node, error) { return G.ApplyOp(&hadamardOp{}, a, b) }
+
+func (op *hadamardOp) Arity() int                { return 2 }
+func (op *hadamardOp) Type() hm.Type             { return hm.NewFnType(tva, tva, tva) }
+func (op *hadamardOp) WriteHash(h hash.Hash)     { fmt.Fprint(h, op.String()) }
+func (op *hadamardOp) Hashcode() uint32          { return hashOp(op) }
+func (op *hadamardOp) String() string            { return "dmmdHadamard" }
+func (op *hadamardOp) DiffWRT(inputs int) []bool { return []bool{true, true} }
+func (op *hadamardOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	return sameShape("hadamard", 2, in)
+}
+func (op *hadamardOp) Do(inputs ...G.Value) (G.Value, error) {
+	return elementwise(&op.opBase, "hadamard", inputs,
+		func(in [][]float32, out []float32) { hadamardKernel(in[0], in[1], out) },
+		func(in [][]float64, out []float64) { hadamardKernel(in[0], in[1], out) })
+}
+
+// SymDiff of out = a * b with upstream U: d/da = U * b, d/db = U * a.
+func (op *hadamardOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+	da, err := hadamard(grad, inputs[1])
+	if err != nil {
+		return nil, err
+	}
+	db, err := hadamard(grad, inputs[0])
+	if err != nil {
+		return nil, err
+	}
+	return G.Nodes{da, db}, nil
 }
 
 // spatialMeanOp averages a (B, C, H, W) tensor over H and W into (B, C) (global average pooling; Gorgonia's own

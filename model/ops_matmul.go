@@ -111,35 +111,57 @@ func (op *matMulOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, erro
 	return G.Nodes{da, db}, nil
 }
 
-// sumRowsOp sums a (B, F) matrix over its rows into (1, F).
-type sumRowsOp struct{ opBase }
+// sumRowsOp sums the rows of a (B, F) matrix by groups: G equal groups of consecutive rows (B a multiple of G) give
+// the (G, F) matrix of their column sums; G = 1 sums all rows into (1, F).
+type sumRowsOp struct {
+	opBase
+	groups int
+}
 
-// broadcastRowsOp repeats a (1, F) row n times into (n, F).
+// broadcastRowsOp repeats each row of a (G, F) matrix n/G times into (n, F) (n a multiple of G): the adjoint of
+// sumRowsOp. With G = 1 it repeats one row n times.
 type broadcastRowsOp struct {
 	opBase
 	n int
 }
 
-func sumRows(x *G.Node) (*G.Node, error) { return G.ApplyOp(&sumRowsOp{}, x) }
+func sumRows(x *G.Node) (*G.Node, error) { return sumGroups(x, 1) }
+func sumGroups(x *G.Node, groups int) (*G.Node, error) {
+	return G.ApplyOp(&sumRowsOp{groups: groups}, x)
+}
 func broadcastRows(v *G.Node, n int) (*G.Node, error) {
 	return G.ApplyOp(&broadcastRowsOp{n: n}, v)
 }
 
-func (op *sumRowsOp) Arity() int                { return 1 }
-func (op *sumRowsOp) Type() hm.Type             { return hm.NewFnType(tt(2), tt(2)) }
-func (op *sumRowsOp) WriteHash(h hash.Hash)     { fmt.Fprint(h, op.String()) }
-func (op *sumRowsOp) Hashcode() uint32          { return hashOp(op) }
-func (op *sumRowsOp) String() string            { return "dmmdSumRows" }
+func (op *sumRowsOp) Arity() int            { return 1 }
+func (op *sumRowsOp) Type() hm.Type         { return hm.NewFnType(tt(2), tt(2)) }
+func (op *sumRowsOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
+func (op *sumRowsOp) Hashcode() uint32      { return hashOp(op) }
+func (op *sumRowsOp) String() string {
+	if op.groups == 1 {
+		return "dmmdSumRows"
+	}
+	return fmt.Sprintf("dmmdSumRows{%d groups}", op.groups)
+}
 func (op *sumRowsOp) DiffWRT(inputs int) []bool { return []bool{true} }
+func (op *sumRowsOp) check(s tensor.Shape) error {
+	if s.Dims() != 2 {
+		return fmt.Errorf("model: sumRows: want a 2-D input, got %v", s)
+	}
+	if op.groups < 1 || s[0]%op.groups != 0 {
+		return fmt.Errorf("model: sumRows: %d rows do not split into %d equal groups", s[0], op.groups)
+	}
+	return nil
+}
 func (op *sumRowsOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	s, err := shapesOf("sumRows", 1, in)
 	if err != nil {
 		return nil, err
 	}
-	if s[0].Dims() != 2 {
-		return nil, fmt.Errorf("model: sumRows: want a 2-D input, got %v", s[0])
+	if err := op.check(s[0]); err != nil {
+		return nil, err
 	}
-	return tensor.Shape{1, s[0][1]}, nil
+	return tensor.Shape{op.groups, s[0][1]}, nil
 }
 func (op *sumRowsOp) Do(inputs ...G.Value) (G.Value, error) {
 	in, dt, err := dense("sumRows", 1, inputs)
@@ -147,14 +169,14 @@ func (op *sumRowsOp) Do(inputs ...G.Value) (G.Value, error) {
 		return nil, err
 	}
 	s := in[0].Shape()
-	if s.Dims() != 2 {
-		return nil, fmt.Errorf("model: sumRows: want a 2-D input, got %v", s)
+	if err := op.check(s); err != nil {
+		return nil, err
 	}
-	out := op.output(dt, 1, s[1])
+	out := op.output(dt, op.groups, s[1])
 	if dt == tensor.Float32 {
-		sumRowsKernel(data[float32](in[0]), data[float32](out), s[0], s[1])
+		sumRowsKernel(data[float32](in[0]), data[float32](out), op.groups, s[0], s[1])
 	} else {
-		sumRowsKernel(data[float64](in[0]), data[float64](out), s[0], s[1])
+		sumRowsKernel(data[float64](in[0]), data[float64](out), op.groups, s[0], s[1])
 	}
 	return out, nil
 }
@@ -169,13 +191,19 @@ func (op *broadcastRowsOp) WriteHash(h hash.Hash)     { fmt.Fprint(h, op.String(
 func (op *broadcastRowsOp) Hashcode() uint32          { return hashOp(op) }
 func (op *broadcastRowsOp) String() string            { return fmt.Sprintf("dmmdBroadcastRows{%d}", op.n) }
 func (op *broadcastRowsOp) DiffWRT(inputs int) []bool { return []bool{true} }
+func (op *broadcastRowsOp) check(s tensor.Shape) error {
+	if s.Dims() != 2 || s[0] < 1 || op.n%s[0] != 0 {
+		return fmt.Errorf("model: broadcastRows: want a (G, F) input with G dividing %d, got %v", op.n, s)
+	}
+	return nil
+}
 func (op *broadcastRowsOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	s, err := shapesOf("broadcastRows", 1, in)
 	if err != nil {
 		return nil, err
 	}
-	if s[0].Dims() != 2 || s[0][0] != 1 {
-		return nil, fmt.Errorf("model: broadcastRows: want a (1, F) input, got %v", s[0])
+	if err := op.check(s[0]); err != nil {
+		return nil, err
 	}
 	return tensor.Shape{op.n, s[0][1]}, nil
 }
@@ -184,16 +212,19 @@ func (op *broadcastRowsOp) Do(inputs ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := in[0].Shape().TotalSize()
-	out := op.output(dt, op.n, f)
+	s := in[0].Shape()
+	if err := op.check(s); err != nil {
+		return nil, err
+	}
+	out := op.output(dt, op.n, s[1])
 	if dt == tensor.Float32 {
-		broadcastRowsKernel(data[float32](in[0]), data[float32](out), op.n)
+		broadcastRowsKernel(data[float32](in[0]), data[float32](out), s[0], op.n)
 	} else {
-		broadcastRowsKernel(data[float64](in[0]), data[float64](out), op.n)
+		broadcastRowsKernel(data[float64](in[0]), data[float64](out), s[0], op.n)
 	}
 	return out, nil
 }
 func (op *broadcastRowsOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
-	d, err := sumRows(grad)
+	d, err := sumGroups(grad, inputs[0].Shape()[0])
 	return G.Nodes{d}, err
 }
