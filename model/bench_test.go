@@ -29,10 +29,20 @@ func randomImages(n int, rng *rand.Rand) []float32 {
 
 // BenchmarkTrainStep measures one full DMMD critic step (loss + exact gradient with the gradient penalty),
 // preset small, B = 64 per side, 32x32x3, float32.
-func BenchmarkTrainStep(b *testing.B) {
+func BenchmarkTrainStep(b *testing.B) { benchTrainStep(b, DefaultLoss()) }
+
+// BenchmarkTrainStepGroups8 is BenchmarkTrainStep with the batch split into 8 groups of 8, each at its own level
+// (LossConfig.Groups; RunLevels).
+func BenchmarkTrainStepGroups8(b *testing.B) {
+	lc := DefaultLoss()
+	lc.Groups = 8
+	benchTrainStep(b, lc)
+}
+
+func benchTrainStep(b *testing.B, lc LossConfig) {
 	runtime.GC() // the graph of the previous b.N round is closed: peak RSS counts one graph
 	p := benchParams(b, "small", 32, 3)
-	s, err := NewTrainStep(p, 64, DefaultLoss())
+	s, err := NewTrainStep(p, 64, lc)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -40,13 +50,17 @@ func BenchmarkTrainStep(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	n := 64 * p.Config().InputSize()
 	x, y := randomImages(n, rng), randomImages(n, rng)
-	if _, err := s.Run(x, y, 0.5); err != nil { // warm-up: buffers are allocated on the first run
+	levels := make([]float64, s.Groups())
+	for i := range levels {
+		levels[i] = (float64(i) + 0.5) / float64(len(levels))
+	}
+	if _, err := s.RunLevels(x, y, nil, levels); err != nil { // warm-up: buffers are allocated on the first run
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := s.Run(x, y, 0.5); err != nil {
+		if _, err := s.RunLevels(x, y, nil, levels); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -20,21 +20,25 @@ type compiled struct {
 	batch int
 	b     *builder
 	vm    G.VM
-	te    *tensor.Dense // (1, TimeEmbed) time features
+	te    *tensor.Dense // (levels, TimeEmbed) time features
 	tbuf  []float64
+	// levels is the number of noise levels per run: 1, or the groups of a grouped training step (set before
+	// timeInput).
+	levels int
+	one    [1]float64
 }
 
 func newCompiled(p *Params, batch int) (*compiled, error) {
 	if batch < 1 {
 		return nil, fmt.Errorf("model: batch size %d must be positive", batch)
 	}
-	c := &compiled{cfg: p.cfg, batch: batch, b: newBuilder(p), tbuf: make([]float64, p.cfg.TimeEmbed)}
+	c := &compiled{cfg: p.cfg, batch: batch, b: newBuilder(p), tbuf: make([]float64, p.cfg.TimeEmbed), levels: 1}
 	return c, nil
 }
 
-// timeInput adds the (1, TimeEmbed) input and the time MLP on top of it.
+// timeInput adds the (levels, TimeEmbed) input and the time MLP on top of it.
 func (c *compiled) timeInput() (*G.Node, error) {
-	e, t := c.b.input("time_features", 1, c.cfg.TimeEmbed)
+	e, t := c.b.input("time_features", c.levels, c.cfg.TimeEmbed)
 	c.te = t
 	return c.b.timeMLP(e)
 }
@@ -56,12 +60,18 @@ func (c *compiled) read(n *G.Node, init G.Value) *G.Value {
 // errClosed is returned by a graph used after Close.
 var errClosed = errors.New("model: the compiled graph was used after Close")
 
-// run executes the graph once at level t.
+// run executes the graph once at level t (a graph of one level).
 func (c *compiled) run(t float64) error {
+	c.one[0] = t
+	return c.runLevels(c.one[:])
+}
+
+// runLevels executes the graph once with one level per group; the caller has checked len(ts) == levels.
+func (c *compiled) runLevels(ts []float64) error {
 	if c.vm == nil {
 		return errClosed
 	}
-	setTime(c.te, t, c.tbuf)
+	setTimes(c.te, ts, c.tbuf)
 	err := c.vm.RunAll()
 	c.vm.Reset()
 	if err != nil {

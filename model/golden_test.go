@@ -137,8 +137,9 @@ func readGolden(t *testing.T) (goldenFile, bool) {
 	return g, true
 }
 
-// TestTrainStepGolden checks that the loss and every gradient bit of a training step with the default options are
-// those recorded before the loss variants existed.
+// TestTrainStepGolden checks that the loss and every gradient bit of a training step with the default options
+// (one group, the unbiased MMD^2, the witness l2 term; through Run, RunAt or RunLevels) are those recorded before
+// the loss variants existed.
 func TestTrainStepGolden(t *testing.T) {
 	if *updateGolden {
 		g := goldenFile{GOARCH: runtime.GOARCH, BLAS: BLAS(), Cases: map[string]string{}}
@@ -169,6 +170,26 @@ func TestTrainStepGolden(t *testing.T) {
 			}
 			if got := runGolden(t, gc, runOne(gc.level), gc.lc); got != want {
 				t.Errorf("Run: hash %s, want %s", got, want)
+			}
+			// One group, spelled out or not, through Run or RunLevels, and the default selectors spelled out: the
+			// same graph and the same bits.
+			levels := func(s *TrainStep, x, y, z []float32) (Stats, error) {
+				return s.RunLevels(x, y, z, []float64{gc.level})
+			}
+			spelled := gc.lc
+			spelled.MMD, spelled.L2, spelled.Groups = MMDUnbiased, L2Witness, 1
+			for _, v := range []struct {
+				name string
+				run  func(s *TrainStep, x, y, z []float32) (Stats, error)
+				lc   LossConfig
+			}{
+				{"RunLevels", levels, gc.lc},
+				{"Groups=1/Run", runOne(gc.level), spelled},
+				{"Groups=1/RunLevels", levels, spelled},
+			} {
+				if got := runGolden(t, gc, v.run, v.lc); got != want {
+					t.Errorf("%s: hash %s, want %s", v.name, got, want)
+				}
 			}
 		})
 	}

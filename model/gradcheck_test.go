@@ -58,28 +58,68 @@ func fillNormal(d *tensor.Dense, rng *rand.Rand, scale float64) {
 }
 
 // TestTrainStepGradient compares the full loss gradient (MMD + l2 + gradient penalty) with float64 central finite
-// differences, for every parameter tensor.
+// differences, for every parameter tensor, for each loss variant (estimator, l2 term, penalty points, groups).
 func TestTrainStepGradient(t *testing.T) {
 	full := DefaultLoss()
+	with := func(l LossConfig, f func(*LossConfig)) LossConfig { f(&l); return l }
+	biased := func(l *LossConfig) { l.MMD = MMDBiased }
+	setMeans := func(l *LossConfig) { l.L2 = L2SetMeans }
+	features := func(l *LossConfig) { l.L2 = L2Features }
+	interp := func(l *LossConfig) { l.PenaltyAt = PenaltyAtInterp }
+	groups := func(g int) func(*LossConfig) { return func(l *LossConfig) { l.Groups = g } }
+	all := func(fs ...func(*LossConfig)) func(*LossConfig) {
+		return func(l *LossConfig) {
+			for _, f := range fs {
+				f(l)
+			}
+		}
+	}
 	for _, tc := range []struct {
 		size, ch  int
 		pool      string
 		lc        LossConfig
 		headScale float64 // scales the head so that witness gradients are O(1)
+		batch     int     // per side; 4 when 0
 	}{
-		{8, 1, "flatten", full, 1}, {8, 3, "flatten", full, 1}, {16, 1, "flatten", full, 1},
-		{16, 3, "flatten", full, 1}, {8, 3, "mean", full, 1},
-		{8, 3, "flatten", full, 12},
+		{size: 8, ch: 1, pool: "flatten", lc: full, headScale: 1}, {size: 8, ch: 3, pool: "flatten", lc: full, headScale: 1},
+		{size: 16, ch: 1, pool: "flatten", lc: full, headScale: 1}, {size: 16, ch: 3, pool: "flatten", lc: full, headScale: 1},
+		{size: 8, ch: 3, pool: "mean", lc: full, headScale: 1},
+		{size: 8, ch: 3, pool: "flatten", lc: full, headScale: 12},
 		// Each term on its own.
-		{8, 3, "flatten", LossConfig{}, 1},
-		{8, 3, "flatten", LossConfig{LambdaL2: 1}, 1},
-		{8, 3, "flatten", LossConfig{LambdaGrad: 1}, 12},
+		{size: 8, ch: 3, pool: "flatten", lc: LossConfig{}, headScale: 1},
+		{size: 8, ch: 3, pool: "flatten", lc: LossConfig{LambdaL2: 1}, headScale: 1},
+		{size: 8, ch: 3, pool: "flatten", lc: LossConfig{LambdaGrad: 1}, headScale: 12},
 		// The penalty at interpolates between the batches.
-		{8, 3, "flatten", LossConfig{LambdaL2: 0.1, LambdaGrad: 10, PenaltyAt: PenaltyAtInterp}, 12},
-		{16, 1, "mean", LossConfig{LambdaGrad: 1, PenaltyAt: PenaltyAtInterp}, 12},
+		{size: 8, ch: 3, pool: "flatten", lc: LossConfig{LambdaL2: 0.1, LambdaGrad: 10, PenaltyAt: PenaltyAtInterp}, headScale: 12},
+		{size: 16, ch: 1, pool: "mean", lc: LossConfig{LambdaGrad: 1, PenaltyAt: PenaltyAtInterp}, headScale: 12},
+		// The biased MMD^2, alone and in the full loss.
+		{size: 8, ch: 3, pool: "flatten", lc: LossConfig{MMD: MMDBiased}, headScale: 1},
+		{size: 8, ch: 3, pool: "flatten", lc: with(full, biased), headScale: 12},
+		// The l2 terms on the set means and on the features, alone and in the full loss.
+		{size: 8, ch: 3, pool: "flatten", lc: LossConfig{LambdaL2: 1, L2: L2SetMeans}, headScale: 1},
+		{size: 8, ch: 3, pool: "flatten", lc: LossConfig{LambdaL2: 1, L2: L2Features}, headScale: 1},
+		{size: 8, ch: 1, pool: "mean", lc: with(full, all(setMeans, biased)), headScale: 12},
+		{size: 8, ch: 3, pool: "flatten", lc: with(full, all(features, interp)), headScale: 12},
+		// Groups, each at its own level: each term on its own, the full loss, with every variant.
+		{size: 8, ch: 3, pool: "flatten", lc: LossConfig{Groups: 2}, headScale: 1},
+		{size: 8, ch: 3, pool: "flatten", lc: LossConfig{Groups: 3, MMD: MMDBiased}, headScale: 1, batch: 6},
+		{size: 8, ch: 3, pool: "flatten", lc: LossConfig{LambdaL2: 1, Groups: 2}, headScale: 1},
+		{size: 8, ch: 3, pool: "flatten", lc: LossConfig{LambdaL2: 1, L2: L2SetMeans, Groups: 3}, headScale: 1, batch: 6},
+		{size: 8, ch: 3, pool: "flatten", lc: LossConfig{LambdaL2: 1, L2: L2Features, Groups: 2}, headScale: 1},
+		{size: 8, ch: 3, pool: "flatten", lc: LossConfig{LambdaGrad: 1, Groups: 2}, headScale: 12},
+		{size: 8, ch: 3, pool: "flatten", lc: with(full, groups(2)), headScale: 12},
+		{size: 16, ch: 1, pool: "flatten", lc: with(full, groups(3)), headScale: 12, batch: 6},
+		{size: 8, ch: 3, pool: "mean", lc: with(full, all(groups(2), interp)), headScale: 12, batch: 6},
+		{size: 8, ch: 3, pool: "flatten", lc: with(full, all(groups(2), interp, biased, setMeans)), headScale: 12},
+		{size: 8, ch: 1, pool: "flatten", lc: with(full, all(groups(4), features)), headScale: 12, batch: 8},
 	} {
-		t.Run(fmt.Sprintf("%dx%dx%d-%s-l2=%g-grad=%g-at=%s-head=%g", tc.ch, tc.size, tc.size, tc.pool,
-			tc.lc.LambdaL2, tc.lc.LambdaGrad, tc.lc.PenaltyAt, tc.headScale), func(t *testing.T) {
+		batch := tc.batch
+		if batch == 0 {
+			batch = 4
+		}
+		lc := tc.lc
+		t.Run(fmt.Sprintf("%dx%dx%d-%s-l2=%g-grad=%g-at=%s-mmd=%s-l2term=%s-groups=%d-b=%d-head=%g", tc.ch, tc.size, tc.size,
+			tc.pool, lc.LambdaL2, lc.LambdaGrad, lc.PenaltyAt, lc.MMD, lc.L2, lc.Groups, batch, tc.headScale), func(t *testing.T) {
 			cfg := tinyConfig(t, tc.size, tc.ch, tc.pool)
 			p := randomParams(t, cfg, 7)
 			hw := p.Index("head.weight")
@@ -90,8 +130,7 @@ func TestTrainStepGradient(t *testing.T) {
 			if err := p.SetFloat64s(hw, v); err != nil {
 				t.Fatal(err)
 			}
-			const batch = 4
-			s, err := NewTrainStep(p, batch, tc.lc)
+			s, err := NewTrainStep(p, batch, lc)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -101,8 +140,15 @@ func TestTrainStepGradient(t *testing.T) {
 			if s.z != nil {
 				fillNormal(s.z, rng, 0.7)
 			}
-			const level = 0.3
-			st, err := s.runStats(level)
+			// One level per group, spread over [0.05, 0.9] (0.3 for one group).
+			levels := []float64{0.3}
+			if g := lc.groups(); g > 1 {
+				levels = make([]float64, g)
+				for i := range levels {
+					levels[i] = 0.05 + 0.85*float64(i)/float64(g-1)
+				}
+			}
+			st, err := s.runStats(levels)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -117,7 +163,7 @@ func TestTrainStepGradient(t *testing.T) {
 				}
 			}
 			lossAt := func() float64 {
-				st, err := s.runStats(level)
+				st, err := s.runStats(levels)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -65,21 +65,24 @@ func timeFeatures(t float64, dst []float64) {
 	}
 }
 
-// setTime writes the time features of t into the (1, TimeEmbed) input tensor.
-func setTime(dst *tensor.Dense, t float64, scratch []float64) {
-	timeFeatures(t, scratch)
-	switch d := dst.Data().(type) {
-	case []float32:
-		for i, v := range scratch {
-			d[i] = float32(v)
+// setTimes writes the time features of ts[g] into row g of the (len(ts), TimeEmbed) input tensor.
+func setTimes(dst *tensor.Dense, ts []float64, scratch []float64) {
+	e := len(scratch)
+	for g, t := range ts {
+		timeFeatures(t, scratch)
+		switch d := dst.Data().(type) {
+		case []float32:
+			for i, v := range scratch {
+				d[g*e+i] = float32(v)
+			}
+		case []float64:
+			copy(d[g*e:(g+1)*e], scratch)
 		}
-	case []float64:
-		copy(d, scratch)
 	}
 }
 
-// timeMLP maps the (1, TimeEmbed) features to the (1, TimeHidden) activation that feeds every block's time bias:
-// silu(fc2(silu(fc1(e)))).
+// timeMLP maps the (G, TimeEmbed) features of G levels (G = 1 but in a grouped training step) to the
+// (G, TimeHidden) activations that feed every block's time bias: silu(fc2(silu(fc1(e)))), row by row.
 func (b *builder) timeMLP(x *G.Node) (_ *G.Node, err error) {
 	e := &errNodes{}
 	defer e.guard(&err)
@@ -109,7 +112,9 @@ type trace struct {
 	last   *G.Node // the last block's output, before the head's SiLU
 }
 
-// forward builds phi(x; t) for x (B, C, H, W), with ts the time MLP output. It returns the (B, D) features.
+// forward builds phi(x; t) for x (B, C, H, W), with ts the (G, TimeHidden) time MLP output: G = 1 conditions every
+// image on one level; G > 1 (B a multiple of G) gives the B/G consecutive images of group g the level of row g (each
+// block's (G, C) time bias is added to its group's rows by addBias). It returns the (B, D) features.
 func (b *builder) forward(x, ts *G.Node) (_ *G.Node, _ *trace, err error) {
 	c := b.cfg
 	tr := &trace{x: x, inHW: [2]int{x.Shape()[2], x.Shape()[3]}}

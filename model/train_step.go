@@ -8,33 +8,71 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// LossConfig weighs the DMMD critic loss -MMD_u^2 + LambdaL2 F_l2 + LambdaGrad F_grad.
+// LossConfig weighs and selects the terms of the DMMD critic loss -MMD^2 + LambdaL2 F_l2 + LambdaGrad F_grad (see
+// the package documentation for the formulas). It is recorded in checkpoints; the zero value of every selector
+// (MMD, L2, PenaltyAt, Groups) is the original loss, so configurations written before a selector existed load
+// unchanged.
 type LossConfig struct {
-	LambdaL2   float64 `json:"lambda_l2"`   // weight of F_l2 = mean of f_t^2 over both batches
+	LambdaL2   float64 `json:"lambda_l2"`   // weight of F_l2 (see L2)
 	LambdaGrad float64 `json:"lambda_grad"` // weight of F_grad = mean_i (||grad_z f_t(z_i)|| - 1)^2
 	// PenaltyAt is where F_grad reads the witness gradient: "xt" (the noisy points, the seed's choice; also
 	// when empty) or "interp" (points z_i = u_i x_t^i + (1 - u_i) y^i on the segments between the two batches,
-	// as in WGAN-GP; the caller draws them and passes them to RunAt).
+	// as in WGAN-GP; the caller draws them and passes them to RunAt or RunLevels).
 	PenaltyAt string `json:"penalty_at,omitempty"`
+	// MMD is the MMD^2 estimator: "unbiased" (the U-statistic; also when empty) or "biased" (the V-statistic
+	// ||mean a - mean b||^2).
+	MMD string `json:"mmd,omitempty"`
+	// L2 is the l2 term F_l2, with f(z) = <phi(z), c>, c = mean b - mean a: "witness" (mean of f^2 over both
+	// batches; also when empty), "set-means" (((mean_i f(a_i))^2 + (mean_j f(b_j))^2) / 2: the witness's offset
+	// and scale, not its variance within a set) or "features" (mean of ||phi||^2 over both batches).
+	L2 string `json:"l2,omitempty"`
+	// Groups splits each batch of B into G equal groups of consecutive rows, each at its own level t_g with its
+	// own MMD^2, c_g, witness, l2 term and gradient penalty; the loss is the mean over groups (RunLevels). 0 or 1:
+	// one group, one level (Run, RunAt). NewTrainStep needs B a multiple of G and B/G >= 2.
+	Groups int `json:"groups,omitempty"`
 }
 
-// Penalty point choices for LossConfig.PenaltyAt.
+// Choices for LossConfig.PenaltyAt, LossConfig.MMD and LossConfig.L2.
 const (
 	PenaltyAtXT     = "xt"
 	PenaltyAtInterp = "interp"
+
+	MMDUnbiased = "unbiased"
+	MMDBiased   = "biased"
+
+	L2Witness  = "witness"
+	L2SetMeans = "set-means"
+	L2Features = "features"
 )
 
 func (l LossConfig) interp() bool { return l.PenaltyAt == PenaltyAtInterp }
 
-// DefaultLoss is the measured default of ../shared/notes/dmmd.md: lambda_l2 = 0.1, lambda_grad = 10.
+// groups is the number of groups, 1 for the zero value.
+func (l LossConfig) groups() int { return max(l.Groups, 1) }
+
+// DefaultLoss is the measured default of ../shared/notes/dmmd.md: lambda_l2 = 0.1, lambda_grad = 10 (with the
+// unbiased MMD^2, the witness l2 term and one group).
 func DefaultLoss() LossConfig {
 	return LossConfig{LambdaL2: 0.1, LambdaGrad: 10, PenaltyAt: PenaltyAtXT}
 }
 
-// Validate rejects negative or non-finite weights.
+// maxGroups bounds LossConfig.Groups (a batch per side is far smaller in practice).
+const maxGroups = 1 << 16
+
+// Validate rejects negative or non-finite weights, unknown selectors and a negative group count. Whether the
+// groups divide the batch is checked by NewTrainStep.
 func (l LossConfig) Validate() error {
 	if l.PenaltyAt != "" && l.PenaltyAt != PenaltyAtXT && l.PenaltyAt != PenaltyAtInterp {
 		return fmt.Errorf("%w: penalty points %q (want xt or interp)", ErrConfig, l.PenaltyAt)
+	}
+	if l.MMD != "" && l.MMD != MMDUnbiased && l.MMD != MMDBiased {
+		return fmt.Errorf("%w: mmd estimator %q (want unbiased or biased)", ErrConfig, l.MMD)
+	}
+	if l.L2 != "" && l.L2 != L2Witness && l.L2 != L2SetMeans && l.L2 != L2Features {
+		return fmt.Errorf("%w: l2 term %q (want witness, set-means or features)", ErrConfig, l.L2)
+	}
+	if l.Groups < 0 || l.Groups > maxGroups {
+		return fmt.Errorf("%w: groups %d outside [0, %d]", ErrConfig, l.Groups, maxGroups)
 	}
 	for _, v := range []float64{l.LambdaL2, l.LambdaGrad} {
 		if !(v >= 0) || math.IsInf(v, 0) {
@@ -45,11 +83,11 @@ func (l LossConfig) Validate() error {
 	return nil
 }
 
-// Stats are the loss and its parts for one step, as float64.
+// Stats are the loss and its parts for one step, as float64; with groups, each is the mean over the groups.
 type Stats struct {
 	Loss        float64 `json:"loss"`         // -MMD2 + LambdaL2 L2 + LambdaGrad GradPenalty
-	MMD2        float64 `json:"mmd2"`         // unbiased linear-kernel MMD^2 between phi(x_t) and phi(y)
-	L2          float64 `json:"l2"`           // mean of f_t^2 over both batches
+	MMD2        float64 `json:"mmd2"`         // the linear-kernel MMD^2 estimate (LossConfig.MMD) between phi(x_t) and phi(y)
+	L2          float64 `json:"l2"`           // the l2 term F_l2 (LossConfig.L2)
 	GradPenalty float64 `json:"grad_penalty"` // mean of (||grad_z f_t|| - 1)^2 at the penalty points
 	GradNorm    float64 `json:"grad_norm"`    // mean of ||grad_z f_t|| at the penalty points
 }
@@ -58,17 +96,20 @@ type Stats struct {
 const gradNormEps = 1e-12
 
 // TrainStep computes the DMMD critic loss and its exact gradient with respect to every parameter for one pair of
-// batches at one level t. The gradient penalty differentiates through an explicit input-VJP (see the package
-// documentation), so the parameter gradient needs a single reverse pass.
+// batches, at one level t or, with LossConfig.Groups = G > 1, at one level per group. The gradient penalty
+// differentiates through an explicit input-VJP (see the package documentation), so the parameter gradient needs a
+// single reverse pass.
 type TrainStep struct {
 	*compiled
 	lc      LossConfig
+	groups  int
 	x, y, z *tensor.Dense // z: the penalty points (PenaltyAt interp only)
 	grads   *Params
 	outs    [5]*G.Value // loss, mmd2, l2, penalty, grad norm: boxes of their own (see compiled)
 }
 
-// NewTrainStep compiles the loss and gradient graph for p with the given batch size (per side; needs >= 2).
+// NewTrainStep compiles the loss and gradient graph for p with the given batch size per side: at least 2 per
+// group, and a multiple of the group count.
 func NewTrainStep(p *Params, batch int, lc LossConfig) (*TrainStep, error) {
 	if batch < 2 {
 		return nil, fmt.Errorf("model: TrainStep needs a batch of at least 2 for the unbiased MMD, got %d", batch)
@@ -76,11 +117,16 @@ func NewTrainStep(p *Params, batch int, lc LossConfig) (*TrainStep, error) {
 	if err := lc.Validate(); err != nil {
 		return nil, err
 	}
+	groups := lc.groups()
+	if batch%groups != 0 || batch/groups < 2 {
+		return nil, fmt.Errorf("%w: a batch of %d does not split into %d groups of at least 2", ErrConfig, batch, groups)
+	}
 	c, err := newCompiled(p, batch)
 	if err != nil {
 		return nil, err
 	}
-	s := &TrainStep{compiled: c, lc: lc}
+	c.levels = groups
+	s := &TrainStep{compiled: c, lc: lc, groups: groups}
 	if s.grads, err = NewParams(p.cfg); err != nil {
 		return nil, err
 	}
@@ -90,8 +136,16 @@ func NewTrainStep(p *Params, batch int, lc LossConfig) (*TrainStep, error) {
 	return s, c.compile()
 }
 
+// Groups is the number of groups (levels) per step: 1 unless LossConfig.Groups > 1.
+func (s *TrainStep) Groups() int { return s.groups }
+
 func (s *TrainStep) build() (err error) {
-	b, cfg, n := s.b, s.cfg, float64(s.batch)
+	b, cfg := s.b, s.cfg
+	// n rows per side, gn groups of m rows. Every term below is the mean over groups of the per-group term; with
+	// one group the graph is exactly the original one (same ops, same constants), so its results are bit for bit
+	// those of before the groups existed (TestTrainStepGolden).
+	groups := s.groups
+	n, gn, m := float64(s.batch), float64(groups), float64(s.batch/groups)
 	e := &errNodes{}
 	defer e.guard(&err)
 	var x, y *G.Node
@@ -109,18 +163,66 @@ func (s *TrainStep) build() (err error) {
 	if err != nil {
 		return err
 	}
-	// Unbiased MMD^2 in O(BD):
-	// (||sum a||^2 - sum ||a_i||^2 + ||sum b||^2 - sum ||b_j||^2) / (B(B-1)) - 2 <sum a, sum b> / B^2.
-	sa, sb := e.op(sumRows(fa)), e.op(sumRows(fb))
-	dot := func(u, v *G.Node) *G.Node { return e.op(G.Sum(e.op(matMul(u, v, false, true)))) }
+	// sa, sb: (G, D), row g the sum of group g's features.
+	sa, sb := e.op(sumGroups(fa, groups)), e.op(sumGroups(fb, groups))
+	// dot(u, v) = sum_g <u_g, v_g> over the rows of two (G, D) matrices; sq(u) = the sum of all squares.
+	dot := func(u, v *G.Node) *G.Node {
+		if groups == 1 {
+			return e.op(G.Sum(e.op(matMul(u, v, false, true))))
+		}
+		return e.op(G.Sum(e.op(hadamard(u, v))))
+	}
 	sq := func(u *G.Node) *G.Node { return e.op(G.Sum(e.op(G.Square(u)))) }
-	within := e.op(G.Add(e.op(G.Sub(dot(sa, sa), sq(fa))), e.op(G.Sub(dot(sb, sb), sq(fb)))))
-	mmd2 := e.op(G.Sub(e.op(G.Mul(within, b.constant(1/(n*(n-1))))), e.op(G.Mul(dot(sa, sb), b.constant(2/(n*n))))))
-	// Witness direction c = mean b - mean a; f(z) = <phi(z), c>.
-	cdir := e.op(G.Mul(e.op(G.Sub(sb, sa)), b.constant(1/n)))
-	l2 := e.op(G.Mul(e.op(G.Add(sq(e.op(matMul(fa, cdir, false, true))), sq(e.op(matMul(fb, cdir, false, true))))),
-		b.constant(1/(2*n))))
-	// grad_z f at the noisy points: the input-VJP seeded with c (the same for every row).
+	// perGroup scales a sum over groups to the mean over groups (nothing to do for one group).
+	perGroup := func(v *G.Node) *G.Node {
+		if groups == 1 {
+			return v
+		}
+		return e.op(G.Mul(v, b.constant(1/gn)))
+	}
+	// The nodes are created in the original order: Gorgonia sums the gradient contributions to a node in an order
+	// that follows the graph's construction, so reordering would change the last bits of the gradient.
+	var mmd2 *G.Node
+	if s.lc.MMD != MMDBiased {
+		// Unbiased MMD^2 in O(BD), per group:
+		// (||sum a||^2 - sum ||a_i||^2 + ||sum b||^2 - sum ||b_j||^2) / (m(m-1)) - 2 <sum a, sum b> / m^2.
+		within := e.op(G.Add(e.op(G.Sub(dot(sa, sa), sq(fa))), e.op(G.Sub(dot(sb, sb), sq(fb)))))
+		mmd2 = e.op(G.Sub(e.op(G.Mul(within, b.constant(1/(gn*m*(m-1))))), e.op(G.Mul(dot(sa, sb), b.constant(2/(gn*m*m))))))
+	}
+	// Witness directions c_g = mean b_g - mean a_g, (G, D); f_g(z) = <phi(z), c_g>.
+	cdir := e.op(G.Mul(e.op(G.Sub(sb, sa)), b.constant(1/m)))
+	if s.lc.MMD == MMDBiased {
+		// ||mean a_g - mean b_g||^2 = ||c_g||^2.
+		mmd2 = perGroup(sq(cdir))
+	}
+	// witness returns <u_r, c_g(r)> for each row r of u: (rows, 1) with one group, (rows) with several; u has the
+	// batch's rows (group g(r) = r / m) or one row per group.
+	var cRows *G.Node // c_g repeated to the batch's rows
+	witness := func(u *G.Node) *G.Node {
+		if groups == 1 {
+			return e.op(matMul(u, cdir, false, true))
+		}
+		c := cdir
+		if u.Shape()[0] != groups {
+			if cRows == nil {
+				cRows = e.op(broadcastRows(cdir, s.batch))
+			}
+			c = cRows
+		}
+		return e.op(G.Sum(e.op(hadamard(u, c)), 1))
+	}
+	var l2 *G.Node
+	switch s.lc.L2 {
+	case L2SetMeans:
+		// mean_i f_g(a_i) = <sum a_g, c_g> / m: per group ((.)^2 + (.)^2) / 2, then the mean over groups.
+		l2 = e.op(G.Mul(e.op(G.Add(sq(witness(sa)), sq(witness(sb)))), b.constant(1/(2*gn*m*m))))
+	case L2Features:
+		l2 = e.op(G.Mul(e.op(G.Add(sq(fa), sq(fb))), b.constant(1/(2*n))))
+	default:
+		// The mean of f^2 over both batches; equal groups make the mean over groups the mean over all rows.
+		l2 = e.op(G.Mul(e.op(G.Add(sq(witness(fa)), sq(witness(fb)))), b.constant(1/(2*n))))
+	}
+	// grad_z f_g at the penalty points: the input-VJP seeded, row by row, with its group's c_g.
 	v := e.op(matMul(cdir, b.p("head.weight"), false, false))
 	gflat := e.op(broadcastRows(v, s.batch))
 	if e.err != nil {
@@ -138,6 +240,7 @@ func (s *TrainStep) build() (err error) {
 	if err != nil {
 		return err
 	}
+	// Equal groups: the mean over groups of the per-group means is the mean over all points.
 	gzFlat := e.op(G.Reshape(gz, tensor.Shape{s.batch, cfg.InputSize()}))
 	norms := e.op(G.Sqrt(e.op(G.Add(e.op(G.Sum(e.op(G.Square(gzFlat)), 1)), b.constant(gradNormEps)))))
 	pen := e.op(G.Mean(e.op(G.Square(e.op(G.Sub(norms, b.constant(1)))))))
@@ -183,10 +286,13 @@ func (e *errNodes) guard(err *error) {
 }
 
 // Run computes the loss at level t for the noisy batch xt and the clean batch y (each Batch*InputSize values),
-// leaving the gradient in Grads. With PenaltyAt interp use RunAt.
+// leaving the gradient in Grads. With PenaltyAt interp use RunAt; with groups, RunLevels.
 func (s *TrainStep) Run(xt, y []float32, t float64) (Stats, error) {
 	if s.lc.interp() {
 		return Stats{}, fmt.Errorf("model: TrainStep: the penalty is at interpolates: call RunAt with the points")
+	}
+	if err := s.oneLevel(); err != nil {
+		return Stats{}, err
 	}
 	return s.run3(xt, y, nil, t)
 }
@@ -197,28 +303,71 @@ func (s *TrainStep) RunAt(xt, y, z []float32, t float64) (Stats, error) {
 	if !s.lc.interp() {
 		return Stats{}, fmt.Errorf("model: TrainStep: penalty points given, but the penalty is at x_t")
 	}
+	if err := s.oneLevel(); err != nil {
+		return Stats{}, err
+	}
 	return s.run3(xt, y, z, t)
 }
 
+func (s *TrainStep) oneLevel() error {
+	if s.groups != 1 {
+		return fmt.Errorf("model: TrainStep: %d groups need one level each: call RunLevels", s.groups)
+	}
+	return nil
+}
+
+// RunLevels computes the loss with group g at level ts[g] (len(ts) = Groups): group g is the rows
+// g*Batch/G .. (g+1)*Batch/G - 1 of the noisy batch xt, of the clean batch y and, with PenaltyAt interp, of the
+// penalty points z (nil otherwise); each holds Batch*InputSize values. With one group it equals Run (or RunAt) at
+// ts[0], bit for bit.
+func (s *TrainStep) RunLevels(xt, y, z []float32, ts []float64) (Stats, error) {
+	if len(ts) != s.groups {
+		return Stats{}, fmt.Errorf("model: TrainStep: %d levels for %d groups", len(ts), s.groups)
+	}
+	switch {
+	case s.lc.interp() && z == nil:
+		return Stats{}, fmt.Errorf("model: TrainStep: the penalty is at interpolates, but no points were given")
+	case !s.lc.interp() && z != nil:
+		return Stats{}, fmt.Errorf("model: TrainStep: penalty points given, but the penalty is at x_t")
+	}
+	if err := s.setInputs(xt, y, z); err != nil {
+		return Stats{}, err
+	}
+	for _, t := range ts {
+		if err := checkLevel(t); err != nil {
+			return Stats{}, err
+		}
+	}
+	return s.runStats(ts)
+}
+
 func (s *TrainStep) run3(xt, y, z []float32, t float64) (Stats, error) {
-	want := s.batch * s.cfg.InputSize()
-	if len(xt) != want || len(y) != want || (s.z != nil && len(z) != want) {
-		return Stats{}, fmt.Errorf("model: TrainStep: got %d noisy, %d clean and %d penalty-point values, want %d each",
-			len(xt), len(y), len(z), want)
+	if err := s.setInputs(xt, y, z); err != nil {
+		return Stats{}, err
 	}
 	if err := checkLevel(t); err != nil {
 		return Stats{}, err
+	}
+	s.one[0] = t
+	return s.runStats(s.one[:])
+}
+
+func (s *TrainStep) setInputs(xt, y, z []float32) error {
+	want := s.batch * s.cfg.InputSize()
+	if len(xt) != want || len(y) != want || (s.z != nil && len(z) != want) {
+		return fmt.Errorf("model: TrainStep: got %d noisy, %d clean and %d penalty-point values, want %d each",
+			len(xt), len(y), len(z), want)
 	}
 	setImages(s.x, xt, s.cfg.InputSize())
 	setImages(s.y, y, s.cfg.InputSize())
 	if s.z != nil {
 		setImages(s.z, z, s.cfg.InputSize())
 	}
-	return s.runStats(t)
+	return nil
 }
 
-func (s *TrainStep) runStats(t float64) (Stats, error) {
-	if err := s.run(t); err != nil {
+func (s *TrainStep) runStats(ts []float64) (Stats, error) {
+	if err := s.runLevels(ts); err != nil {
 		return Stats{}, err
 	}
 	var v [5]float64

@@ -102,7 +102,7 @@ func TestLossMatchesReference(t *testing.T) {
 	fillNormal(s.x, rng, 1)
 	fillNormal(s.y, rng, 1)
 	x, y := s.x.Data().([]float64), s.y.Data().([]float64)
-	st, err := s.runStats(level)
+	st, err := s.runStats([]float64{level})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,288 @@
+package model
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"gorgonia.org/tensor"
+)
+
+// TestLossVariantsMatchReference recomputes every reported loss term of each variant from the Features and Witness
+// graphs (one level each) and plain Go, group by group: group g is rows g*m .. (g+1)*m-1 of each batch, at level
+// ts[g], with its own MMD^2 (the naive O(m^2 D) double sum, or ||mean a - mean b||^2), its own c_g and witness, and
+// the reported terms are the means over groups.
+func TestLossVariantsMatchReference(t *testing.T) {
+	cfg := tinyConfig(t, 8, 3, "flatten")
+	p := randomParams(t, cfg, 5)
+	hw := p.Index("head.weight")
+	v := p.Float64s(hw)
+	for i := range v {
+		v[i] *= 12 // witness gradients O(1), so the penalty's sign matters
+	}
+	if err := p.SetFloat64s(hw, v); err != nil {
+		t.Fatal(err)
+	}
+	const batch = 6
+	for _, lc := range []LossConfig{
+		{LambdaL2: 0.3, LambdaGrad: 2},
+		{LambdaL2: 0.3, LambdaGrad: 2, MMD: MMDBiased},
+		{LambdaL2: 0.3, LambdaGrad: 2, L2: L2SetMeans},
+		{LambdaL2: 0.3, LambdaGrad: 2, L2: L2Features, PenaltyAt: PenaltyAtInterp},
+		{LambdaL2: 0.3, LambdaGrad: 2, Groups: 2},
+		{LambdaL2: 0.3, LambdaGrad: 2, Groups: 3, MMD: MMDBiased, L2: L2SetMeans, PenaltyAt: PenaltyAtInterp},
+		{LambdaL2: 0.3, LambdaGrad: 2, Groups: 2, L2: L2Features},
+		{LambdaL2: 0.3, LambdaGrad: 2, Groups: 3, PenaltyAt: PenaltyAtInterp},
+	} {
+		name, _ := json.Marshal(lc)
+		t.Run(string(name), func(t *testing.T) {
+			groups := lc.groups()
+			m := batch / groups
+			ts := []float64{0.6, 0.05, 0.93}[:groups]
+			s, err := NewTrainStep(p, batch, lc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			rng := rand.New(rand.NewPCG(9, 9))
+			size, d := cfg.InputSize(), cfg.FeatureDim
+			x, y := randomImages(batch*size, rng), randomImages(batch*size, rng)
+			var z []float32
+			if lc.interp() {
+				z = randomImages(batch*size, rng)
+			}
+			st, err := s.RunLevels(x, y, z, ts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := NewFeatures(p, m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			w, err := NewWitness(p, m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close()
+			rows := func(in []float32, g int) []float64 { return to64(in[g*m*size : (g+1)*m*size]) }
+			features := func(in []float64, level float64) []float64 {
+				copy(f.x.Data().([]float64), in)
+				if err := f.run(level); err != nil {
+					t.Fatal(err)
+				}
+				return append([]float64(nil), (*f.out).(*tensor.Dense).Data().([]float64)...)
+			}
+			var mmd, l2, pen, gn float64
+			for g, level := range ts {
+				a, b := features(rows(x, g), level), features(rows(y, g), level)
+				c := make([]float64, d)
+				for k := 0; k < d; k++ {
+					for i := 0; i < m; i++ {
+						c[k] += (b[i*d+k] - a[i*d+k]) / float64(m)
+					}
+				}
+				if lc.MMD == MMDBiased {
+					mmd += dot(c, c) / float64(groups)
+				} else {
+					mmd += naiveMMD2(a, b, d) / float64(groups)
+				}
+				var ma, mb, sumSq, sumF2 float64
+				for i := 0; i < m; i++ {
+					ai, bi := a[i*d:(i+1)*d], b[i*d:(i+1)*d]
+					fa, fb := dot(ai, c), dot(bi, c)
+					ma, mb = ma+fa/float64(m), mb+fb/float64(m)
+					sumF2 += fa*fa + fb*fb
+					sumSq += dot(ai, ai) + dot(bi, bi)
+				}
+				switch lc.L2 {
+				case L2SetMeans:
+					l2 += (ma*ma + mb*mb) / 2 / float64(groups)
+				case L2Features:
+					l2 += sumSq / float64(2*m) / float64(groups)
+				default:
+					l2 += sumF2 / float64(2*m) / float64(groups)
+				}
+				at := x
+				if z != nil {
+					at = z
+				}
+				copy(w.z.Data().([]float64), rows(at, g))
+				for i := 0; i < m; i++ {
+					copy(w.dirs.Data().([]float64)[i*d:], c)
+				}
+				if err := w.run(level); err != nil {
+					t.Fatal(err)
+				}
+				grad := (*w.grad).(*tensor.Dense).Data().([]float64)
+				for i := 0; i < m; i++ {
+					gi := grad[i*size : (i+1)*size]
+					norm := math.Sqrt(dot(gi, gi))
+					pen += (norm - 1) * (norm - 1) / float64(batch)
+					gn += norm / float64(batch)
+				}
+			}
+			loss := -mmd + lc.LambdaL2*l2 + lc.LambdaGrad*pen
+			for _, tc := range []struct {
+				name      string
+				got, want float64
+			}{
+				{"mmd2", st.MMD2, mmd}, {"l2", st.L2, l2}, {"grad penalty", st.GradPenalty, pen},
+				{"grad norm", st.GradNorm, gn}, {"loss", st.Loss, loss},
+			} {
+				if math.Abs(tc.got-tc.want) > 1e-9*math.Max(1, math.Abs(tc.want)) {
+					t.Errorf("%s = %.12g, reference %.12g", tc.name, tc.got, tc.want)
+				}
+			}
+			if gn < 0.2 {
+				t.Errorf("witness gradients too small (%v) for a meaningful penalty check", gn)
+			}
+		})
+	}
+}
+
+// TestGroupsDifferFromOneLevel guards the reference test against a grouped step that ignores its levels: with
+// different levels per group the loss must differ from every group at the first level.
+func TestGroupsDifferFromOneLevel(t *testing.T) {
+	cfg := tinyConfig(t, 8, 1, "flatten")
+	p := randomParams(t, cfg, 3)
+	s, err := NewTrainStep(p, 4, LossConfig{LambdaL2: 0.1, LambdaGrad: 1, Groups: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rng := rand.New(rand.NewPCG(2, 2))
+	n := 4 * cfg.InputSize()
+	x, y := randomImages(n, rng), randomImages(n, rng)
+	a, err := s.RunLevels(x, y, nil, []float64{0.2, 0.2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.RunLevels(x, y, nil, []float64{0.2, 0.8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Loss == b.Loss || a.MMD2 == b.MMD2 {
+		t.Errorf("the second group's level changed nothing: %+v vs %+v", a, b)
+	}
+}
+
+// TestLossConfigJSON checks that configurations written before the variants existed read as the original loss,
+// and that the original loss writes the same JSON as before (no new keys).
+func TestLossConfigJSON(t *testing.T) {
+	const old = `{"lambda_l2":0.1,"lambda_grad":10,"penalty_at":"xt"}`
+	var l LossConfig
+	if err := json.Unmarshal([]byte(old), &l); err != nil {
+		t.Fatal(err)
+	}
+	if l != DefaultLoss() || l.groups() != 1 || l.MMD != "" || l.L2 != "" {
+		t.Errorf("old config read as %+v, want %+v", l, DefaultLoss())
+	}
+	if b, err := json.Marshal(DefaultLoss()); err != nil || string(b) != old {
+		t.Errorf("DefaultLoss writes %s (%v), want %s", b, err, old)
+	}
+	all := LossConfig{LambdaL2: 1, LambdaGrad: 2, PenaltyAt: PenaltyAtInterp, MMD: MMDBiased, L2: L2SetMeans, Groups: 8}
+	b, err := json.Marshal(all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{`"mmd":"biased"`, `"l2":"set-means"`, `"groups":8`} {
+		if !strings.Contains(string(b), key) {
+			t.Errorf("%s lacks %s", b, key)
+		}
+	}
+	var back LossConfig
+	if err := json.Unmarshal(b, &back); err != nil || back != all {
+		t.Errorf("round trip: %+v (%v), want %+v", back, err, all)
+	}
+}
+
+func TestLossConfigValidate(t *testing.T) {
+	for _, tc := range []struct {
+		lc LossConfig
+		ok bool
+	}{
+		{LossConfig{}, true},
+		{DefaultLoss(), true},
+		{LossConfig{MMD: MMDUnbiased, L2: L2Witness, Groups: 1}, true},
+		{LossConfig{MMD: MMDBiased, L2: L2SetMeans, Groups: 8}, true},
+		{LossConfig{L2: L2Features}, true},
+		{LossConfig{MMD: "Biased"}, false},
+		{LossConfig{MMD: "v"}, false},
+		{LossConfig{L2: "set_means"}, false},
+		{LossConfig{L2: "none"}, false},
+		{LossConfig{Groups: -1}, false},
+		{LossConfig{Groups: maxGroups + 1}, false},
+		{LossConfig{PenaltyAt: "y"}, false},
+		{LossConfig{LambdaL2: math.NaN()}, false},
+		{LossConfig{LambdaGrad: -1}, false},
+	} {
+		err := tc.lc.Validate()
+		if (err == nil) != tc.ok {
+			t.Errorf("%+v: Validate() = %v, want ok = %v", tc.lc, err, tc.ok)
+		}
+		if err != nil && !errors.Is(err, ErrConfig) {
+			t.Errorf("%+v: %v does not wrap ErrConfig", tc.lc, err)
+		}
+	}
+}
+
+// TestTrainStepGroupsErrors checks the batch split and the run methods' arguments.
+func TestTrainStepGroupsErrors(t *testing.T) {
+	cfg := tinyConfig(t, 8, 1, "flatten")
+	p := randomParams(t, cfg, 1)
+	for _, tc := range []struct {
+		batch, groups int
+		ok            bool
+	}{
+		{4, 2, true}, {6, 3, true}, {6, 4, false}, {6, 6, false}, {8, 3, false}, {2, 0, true}, {3, 1, true},
+	} {
+		s, err := NewTrainStep(p, tc.batch, LossConfig{Groups: tc.groups})
+		if (err == nil) != tc.ok {
+			t.Errorf("batch %d, groups %d: %v, want ok = %v", tc.batch, tc.groups, err, tc.ok)
+		}
+		if err != nil && !errors.Is(err, ErrConfig) {
+			t.Errorf("batch %d, groups %d: %v does not wrap ErrConfig", tc.batch, tc.groups, err)
+		}
+		if s != nil {
+			s.Close()
+		}
+	}
+	n := 4 * cfg.InputSize()
+	x := make([]float32, n)
+	for _, tc := range []struct {
+		name string
+		lc   LossConfig
+		run  func(s *TrainStep) error
+	}{
+		{"Run with groups", LossConfig{Groups: 2}, func(s *TrainStep) error { _, err := s.Run(x, x, 0.5); return err }},
+		{"RunAt with groups", LossConfig{Groups: 2, PenaltyAt: PenaltyAtInterp},
+			func(s *TrainStep) error { _, err := s.RunAt(x, x, x, 0.5); return err }},
+		{"one level for two groups", LossConfig{Groups: 2},
+			func(s *TrainStep) error { _, err := s.RunLevels(x, x, nil, []float64{0.5}); return err }},
+		{"three levels for two groups", LossConfig{Groups: 2},
+			func(s *TrainStep) error { _, err := s.RunLevels(x, x, nil, []float64{0.5, 0.5, 0.5}); return err }},
+		{"level outside [0, 1]", LossConfig{Groups: 2},
+			func(s *TrainStep) error { _, err := s.RunLevels(x, x, nil, []float64{0.5, 1.5}); return err }},
+		{"NaN level", LossConfig{},
+			func(s *TrainStep) error { _, err := s.RunLevels(x, x, nil, []float64{math.NaN()}); return err }},
+		{"points without interpolates", LossConfig{Groups: 2},
+			func(s *TrainStep) error { _, err := s.RunLevels(x, x, x, []float64{0.5, 0.5}); return err }},
+		{"interpolates without points", LossConfig{Groups: 2, PenaltyAt: PenaltyAtInterp},
+			func(s *TrainStep) error { _, err := s.RunLevels(x, x, nil, []float64{0.5, 0.5}); return err }},
+		{"short batch", LossConfig{Groups: 2},
+			func(s *TrainStep) error { _, err := s.RunLevels(x[:n-1], x, nil, []float64{0.5, 0.5}); return err }},
+	} {
+		s, err := NewTrainStep(p, 4, tc.lc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tc.run(s); err == nil || !strings.HasPrefix(err.Error(), "model: ") {
+			t.Errorf("%s: error %v, want one starting with \"model: \"", tc.name, err)
+		}
+		s.Close()
+	}
+}
