@@ -187,14 +187,14 @@ func biasGroups(s tensor.Shape, b, c int) (int, error) {
 	case s.Dims() == 2 && s[1] == c && s[0] >= 1 && b%s[0] == 0:
 		return s[0], nil
 	}
-	return 0, fmt.Errorf("model: addBias: bias shape %v does not fit %d rows of %d channels (want (C) or (G, C), G dividing the rows)",
-		s, b, c)
+	return 0, fmt.Errorf("shape %v does not fit %d rows of %d channels (want (C) or (G, C), G dividing the rows)", s, b, c)
 }
 
-// biasLayout returns B, C, the size R of the trailing axes for x, and the group count of every bias.
-func biasLayout(x tensor.Shape, biases []tensor.Shape) (b, c, r int, groups []int, err error) {
+// biasLayout returns B, C, the size R of the trailing axes for x, and the group count of every bias; errors name
+// the op.
+func biasLayout(op string, x tensor.Shape, biases []tensor.Shape) (b, c, r int, groups []int, err error) {
 	if x.Dims() < 2 {
-		return 0, 0, 0, nil, fmt.Errorf("model: addBias: want at least 2-D input, got %v", x)
+		return 0, 0, 0, nil, fmt.Errorf("model: %s: want at least 2-D input, got %v", op, x)
 	}
 	b, c, r = x[0], x[1], 1
 	for _, d := range x[2:] {
@@ -203,7 +203,7 @@ func biasLayout(x tensor.Shape, biases []tensor.Shape) (b, c, r int, groups []in
 	groups = make([]int, len(biases))
 	for i, s := range biases {
 		if groups[i], err = biasGroups(s, b, c); err != nil {
-			return 0, 0, 0, nil, fmt.Errorf("bias %d: %w", i, err)
+			return 0, 0, 0, nil, fmt.Errorf("model: %s: bias %d: %w", op, i, err)
 		}
 	}
 	return b, c, r, groups, nil
@@ -214,7 +214,7 @@ func (op *addBiasOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, _, _, _, err := biasLayout(s[0], s[1:]); err != nil {
+	if _, _, _, _, err := biasLayout("addBias", s[0], s[1:]); err != nil {
 		return nil, err
 	}
 	return s[0].Clone(), nil
@@ -229,7 +229,7 @@ func (op *addBiasOp) Do(inputs ...G.Value) (G.Value, error) {
 	for i := range bs {
 		bs[i] = in[i+1].Shape()
 	}
-	b, c, r, groups, err := biasLayout(in[0].Shape(), bs)
+	b, c, r, groups, err := biasLayout("addBias", in[0].Shape(), bs)
 	if err != nil {
 		return nil, err
 	}
@@ -272,12 +272,9 @@ func (op *sumBiasOp) String() string {
 
 // layout returns B, C, R of the input and the group count of the output.
 func (op *sumBiasOp) layout(s tensor.Shape) (b, c, r, groups int, err error) {
-	if s.Dims() < 2 {
-		return 0, 0, 0, 0, fmt.Errorf("model: sumBias: want at least 2-D input, got %v", s)
-	}
-	b, c, r, gs, err := biasLayout(s, []tensor.Shape{op.shape})
+	b, c, r, gs, err := biasLayout("sumBias", s, []tensor.Shape{op.shape})
 	if err != nil {
-		return 0, 0, 0, 0, fmt.Errorf("model: sumBias: %w", err)
+		return 0, 0, 0, 0, err
 	}
 	return b, c, r, gs[0], nil
 }
