@@ -1,6 +1,8 @@
 package diffusion_test
 
 import (
+	"encoding/json"
+	"flag"
 	"fmt"
 	"math/rand/v2"
 
@@ -40,4 +42,17 @@ func ExampleLevels() {
 	lv, _ := diffusion.Levels(5, 1, 0.2, diffusion.Quadratic)
 	fmt.Println(lv)
 	// Output: [1 0.65 0.4 0.25 0.2]
+}
+
+// TDist is a text value: flag.TextVar parses it and JSON writes its flag spelling.
+func ExampleTDist_UnmarshalText() {
+	var d diffusion.TDist
+	fs := flag.NewFlagSet("train", flag.ContinueOnError)
+	fs.TextVar(&d, "tdist", diffusion.TQuad, "training level distribution")
+	fs.Parse([]string{"-tdist", "uniform"})
+	js, _ := json.Marshal(struct {
+		TDist diffusion.TDist `json:"t_dist"`
+	}{d})
+	fmt.Println(d, string(js))
+	// Output: uniform {"t_dist":"uniform"}
 }

@@ -39,6 +39,24 @@ func ParseTDist(s string) (TDist, error) {
 	return 0, fmt.Errorf("diffusion: unknown t distribution %q (want uniform or quad)", s)
 }
 
+// MarshalText writes the flag spelling of d (config files and checkpoints record it so).
+func (d TDist) MarshalText() ([]byte, error) {
+	if _, err := ParseTDist(d.String()); err != nil {
+		return nil, err
+	}
+	return []byte(d.String()), nil
+}
+
+// UnmarshalText reads any spelling ParseTDist accepts.
+func (d *TDist) UnmarshalText(b []byte) error {
+	v, err := ParseTDist(string(b))
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}
+
 // SampleT draws one training level t in [TMin, 1] from dist.
 func (s Schedule) SampleT(dist TDist, rng *rand.Rand) float64 {
 	u := rng.Float64()
@@ -78,6 +96,24 @@ func ParseSpacing(s string) (Spacing, error) {
 		return Quadratic, nil
 	}
 	return 0, fmt.Errorf("diffusion: unknown level spacing %q (want uniform or quadratic)", s)
+}
+
+// MarshalText writes the flag spelling of sp.
+func (sp Spacing) MarshalText() ([]byte, error) {
+	if _, err := ParseSpacing(sp.String()); err != nil {
+		return nil, err
+	}
+	return []byte(sp.String()), nil
+}
+
+// UnmarshalText reads any spelling ParseSpacing accepts.
+func (sp *Spacing) UnmarshalText(b []byte) error {
+	v, err := ParseSpacing(string(b))
+	if err != nil {
+		return err
+	}
+	*sp = v
+	return nil
 }
 
 // Levels returns T sampling levels in descending order, from tMax (first) to tMin (last).

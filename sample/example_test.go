@@ -2,6 +2,7 @@ package sample_test
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"image"
 	"image/png"
@@ -244,4 +245,18 @@ func ExampleEmbeddingsSource_Diff() {
 	// Output:
 	// checkpoint "sha256:aa", not "sha256:bb"
 	// false
+}
+
+// The flow's enums and the shard are text values, so flag.TextVar parses them directly.
+func ExampleMode_UnmarshalText() {
+	o := sample.DefaultOptions(sample.Exact, 3*32*32)
+	var shard sample.Shard
+	fs := flag.NewFlagSet("sample", flag.ContinueOnError)
+	fs.TextVar(&o.Mode, "flow", o.Mode, "exact or approx")
+	fs.TextVar(&o.EtaSchedule, "eta-schedule", o.EtaSchedule, "constant, beta-drop or variance")
+	fs.TextVar(&o.Clip, "clip", o.Clip, "end, step or none")
+	fs.TextVar(&shard, "shard", shard, "i/n")
+	err := fs.Parse([]string{"-flow", "approx", "-eta-schedule", "beta-drop", "-clip", "step", "-shard", "1/4"})
+	fmt.Println(o.Mode, o.EtaSchedule, o.Clip, shard, err)
+	// Output: approx beta-drop step 1/4 <nil>
 }

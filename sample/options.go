@@ -43,6 +43,24 @@ func ParseMode(s string) (Mode, error) {
 	return 0, fmt.Errorf("sample: unknown flow %q (want exact or approx)", s)
 }
 
+// MarshalText writes the flag spelling of m.
+func (m Mode) MarshalText() ([]byte, error) {
+	if _, err := ParseMode(m.String()); err != nil {
+		return nil, err
+	}
+	return []byte(m.String()), nil
+}
+
+// UnmarshalText reads any spelling ParseMode accepts.
+func (m *Mode) UnmarshalText(b []byte) error {
+	v, err := ParseMode(string(b))
+	if err != nil {
+		return err
+	}
+	*m = v
+	return nil
+}
+
 // EtaSchedule is how the step size eta_k depends on the level.
 type EtaSchedule int
 
@@ -82,6 +100,24 @@ func ParseEtaSchedule(s string) (EtaSchedule, error) {
 	return 0, fmt.Errorf("sample: unknown eta schedule %q (want constant, beta-drop or variance)", s)
 }
 
+// MarshalText writes the flag spelling of e.
+func (e EtaSchedule) MarshalText() ([]byte, error) {
+	if _, err := ParseEtaSchedule(e.String()); err != nil {
+		return nil, err
+	}
+	return []byte(e.String()), nil
+}
+
+// UnmarshalText reads any spelling ParseEtaSchedule accepts.
+func (e *EtaSchedule) UnmarshalText(b []byte) error {
+	v, err := ParseEtaSchedule(string(b))
+	if err != nil {
+		return err
+	}
+	*e = v
+	return nil
+}
+
 // Clip is when particles are clamped to [-1, 1].
 type Clip int
 
@@ -118,6 +154,24 @@ func ParseClip(s string) (Clip, error) {
 		return ClipNone, nil
 	}
 	return 0, fmt.Errorf("sample: unknown clip mode %q (want none, step or end)", s)
+}
+
+// MarshalText writes the flag spelling of c.
+func (c Clip) MarshalText() ([]byte, error) {
+	if _, err := ParseClip(c.String()); err != nil {
+		return nil, err
+	}
+	return []byte(c.String()), nil
+}
+
+// UnmarshalText reads any spelling ParseClip accepts.
+func (c *Clip) UnmarshalText(b []byte) error {
+	v, err := ParseClip(string(b))
+	if err != nil {
+		return err
+	}
+	*c = v
+	return nil
 }
 
 // Options configures the flow. Start from DefaultOptions; every field is a cmd/sample flag.

@@ -53,6 +53,24 @@ func (s Shard) String() string {
 	return fmt.Sprintf("%d/%d", s.Index, s.Count)
 }
 
+// MarshalText writes "i/n", or nothing for the zero value (no sharding).
+func (s Shard) MarshalText() ([]byte, error) {
+	if s == (Shard{}) {
+		return nil, nil
+	}
+	return []byte(s.String()), nil
+}
+
+// UnmarshalText reads what ParseShard accepts.
+func (s *Shard) UnmarshalText(b []byte) error {
+	v, err := ParseShard(string(b))
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}
+
 // Owns reports whether group g belongs to this shard.
 func (s Shard) Owns(g int) bool {
 	if s.Count <= 1 {
