@@ -1,7 +1,8 @@
-// Package sharedtest locates the project's offline real data (the shared/data
+// Package sharedtest holds test helpers: it locates the project's offline real data (the shared/data
 // folder next to the repository root, ../shared/data from it) for tests that
 // run against real files, and skips those tests with a clear message when it is
-// absent. Tests must only read from it.
+// absent (tests must only read from it), and checks the generated parts of the
+// documentation (Generated).
 package sharedtest
 
 import (
