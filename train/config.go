@@ -34,7 +34,7 @@ type Config struct {
 	Model  model.Config       `json:"model"` // resolved from Preset and the data's shape
 	Loss   model.LossConfig   `json:"loss"`
 	Sched  diffusion.Schedule `json:"schedule"`
-	TDist  string             `json:"t_dist"` // uniform or quad
+	TDist  diffusion.TDist    `json:"t_dist"` // uniform or quad
 
 	// Optimisation.
 	Adam     model.AdamConfig `json:"adam"`
@@ -85,6 +85,9 @@ type Change struct {
 // Duration is a time.Duration that reads and writes as a string such as "10m".
 type Duration time.Duration
 
+// String is d as time.Duration writes it ("10m0s").
+func (d Duration) String() string { return time.Duration(d).String() }
+
 // MarshalJSON writes d as a duration string.
 func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
 
@@ -105,55 +108,18 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // ErrConfig reports an unusable configuration.
 var ErrConfig = errors.New("train: invalid configuration")
 
-// datasetDefaults are the settings that differ between datasets; everything else is shared (DefaultConfig).
-var datasetDefaults = map[string]struct {
-	preset string
-	steps  int64
-	flip   bool
-}{
-	datasets.CIFAR10:  {"small", 200000, true},
-	datasets.CelebA64: {"small", 200000, true},
-	datasets.MNIST:    {"small", 20000, false},
-	datasets.Folder:   {"small", 100000, false},
-}
-
-// DefaultConfig returns the defaults for a dataset: the measured settings of ../shared/notes/dmmd.md (Adam 3e-4 with
-// betas (0.5, 0.999), EMA 0.999, lambda_grad 10, lambda_l2 0.1, t = t_min + (1 - t_min) u^2) and the per-dataset
-// preset, step count and flipping. The model is resolved later, once the data's shape is known.
+// DefaultConfig returns the defaults for a dataset (the settings table, settings.go): the measured settings of
+// ../shared/notes/dmmd.md (Adam 3e-4 with betas (0.5, 0.999), EMA 0.999, lambda_grad 10, lambda_l2 0.1,
+// t = t_min + (1 - t_min) u^2, the penalty at interpolates) and the per-dataset preset, step count and flipping.
+// The model is resolved later, once the data's shape is known.
 func DefaultConfig(dataset string) (Config, error) {
-	d, ok := datasetDefaults[dataset]
-	if !ok {
+	if !slices.Contains(datasets.Names, dataset) {
 		return Config{}, fmt.Errorf("%w: unknown dataset %q (want one of %s)", ErrConfig, dataset, strings.Join(datasets.Names, ", "))
 	}
-	return Config{
-		Dataset:    dataset,
-		Data:       datasets.DefaultPath(dataset),
-		CelebACrop: 140,
-		FolderSize: 32,
-		Flip:       d.flip,
-		Preset:     d.preset,
-		Loss:       defaultLoss(),
-		Sched:      diffusion.Default(),
-		TDist:      diffusion.TQuad.String(),
-		Adam:       model.DefaultAdam(),
-		EMA:        0.999,
-		Seed:       0,
-		Batch:      64,
-		Steps:      d.steps,
-		Run:        RunSettings{CkptEvery: 1000, CkptInterval: Duration(10 * time.Minute), Keep: 3, LogEvery: 50},
-		Sample:     SampleSettings{Every: 1000, Particles: 64, Refs: 500},
-	}, nil
-}
-
-// defaultLoss is the model's default loss with the gradient penalty at interpolates between x_t and y: with the
-// penalty only at x_t the witness gradient is shaped only on the noisy batch, and the sampler's particles, which
-// travel between the two distributions, drift off it (measured: on 16x16 blobs after 1,500 steps of the tiny
-// preset, the exact flow's pixel-space MMD^2 to held-out data is 0.51 with x_t, 0.14 with interpolates, noise 0.57;
-// the witness gradient at x_t points toward the clean image with cosine 0.22 vs 0.66 at t = 1).
-func defaultLoss() model.LossConfig {
-	l := model.DefaultLoss()
-	l.PenaltyAt = model.PenaltyAtInterp
-	return l
+	c := Config{Loss: model.DefaultLoss(), Adam: model.DefaultAdam(), Sched: diffusion.Default()} // what no flag sets
+	settings.SetDefaults(&c, dataset)
+	c.Dataset = dataset // the table's default is the flag's, cifar10
+	return c, nil
 }
 
 // Validate checks every setting that does not need the data.
@@ -161,13 +127,13 @@ func (c *Config) Validate() error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(format, args...))
 	}
-	if _, ok := datasetDefaults[c.Dataset]; !ok {
+	if !slices.Contains(datasets.Names, c.Dataset) {
 		return bad("unknown dataset %q (want one of %s)", c.Dataset, strings.Join(datasets.Names, ", "))
 	}
 	if _, err := model.Preset(c.Preset, 32, 3); err != nil {
 		return fmt.Errorf("%w: -preset: %w", ErrConfig, err)
 	}
-	if _, err := diffusion.ParseTDist(c.TDist); err != nil {
+	if _, err := c.TDist.MarshalText(); err != nil {
 		return bad("-tdist: %v", err)
 	}
 	switch {
@@ -214,73 +180,17 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// setting is one resumable configuration entry, named by its flag.
-type setting struct {
-	flag string
-	// fixed settings change the model, the data or the random streams: a resumed run must keep them.
-	fixed bool
-	get   func(*Config) any
-	copy  func(dst, src *Config)
-}
-
-var settings = []setting{
-	{"dataset", true, func(c *Config) any { return c.Dataset }, func(d, s *Config) { d.Dataset = s.Dataset }},
-	{"data", false, func(c *Config) any { return c.Data }, func(d, s *Config) { d.Data = s.Data }},
-	{"data-cache", false, func(c *Config) any { return c.DataCache }, func(d, s *Config) { d.DataCache = s.DataCache }},
-	{"data-limit", true, func(c *Config) any { return c.DataLimit }, func(d, s *Config) { d.DataLimit = s.DataLimit }},
-	{"mnist-pad32", true, func(c *Config) any { return c.MNISTPad32 }, func(d, s *Config) { d.MNISTPad32 = s.MNISTPad32 }},
-	{"celeba-crop", true, func(c *Config) any { return c.CelebACrop }, func(d, s *Config) { d.CelebACrop = s.CelebACrop }},
-	{"folder-size", true, func(c *Config) any { return c.FolderSize }, func(d, s *Config) { d.FolderSize = s.FolderSize }},
-	{"flip", true, func(c *Config) any { return c.Flip }, func(d, s *Config) { d.Flip = s.Flip }},
-	{"preset", true, func(c *Config) any { return c.Preset }, func(d, s *Config) { d.Preset = s.Preset }},
-	{"batch", true, func(c *Config) any { return c.Batch }, func(d, s *Config) { d.Batch = s.Batch }},
-	{"seed", true, func(c *Config) any { return c.Seed }, func(d, s *Config) { d.Seed = s.Seed }},
-	{"tmin", true, func(c *Config) any { return c.Sched.TMin }, func(d, s *Config) { d.Sched.TMin = s.Sched.TMin }},
-	{"beta-min", true, func(c *Config) any { return c.Sched.BetaMin }, func(d, s *Config) { d.Sched.BetaMin = s.Sched.BetaMin }},
-	{"beta-max", true, func(c *Config) any { return c.Sched.BetaMax }, func(d, s *Config) { d.Sched.BetaMax = s.Sched.BetaMax }},
-	{"tdist", true, func(c *Config) any { return c.TDist }, func(d, s *Config) { d.TDist = s.TDist }},
-	{"penalty-at", true, func(c *Config) any { return penaltyAt(c) }, func(d, s *Config) { d.Loss.PenaltyAt = s.Loss.PenaltyAt }},
-	{"steps", false, func(c *Config) any { return c.Steps }, func(d, s *Config) { d.Steps = s.Steps }},
-	{"lr", false, func(c *Config) any { return c.Adam.LR }, func(d, s *Config) { d.Adam.LR = s.Adam.LR }},
-	{"beta1", false, func(c *Config) any { return c.Adam.Beta1 }, func(d, s *Config) { d.Adam.Beta1 = s.Adam.Beta1 }},
-	{"beta2", false, func(c *Config) any { return c.Adam.Beta2 }, func(d, s *Config) { d.Adam.Beta2 = s.Adam.Beta2 }},
-	{"ema", false, func(c *Config) any { return c.EMA }, func(d, s *Config) { d.EMA = s.EMA }},
-	{"grad-clip", false, func(c *Config) any { return c.GradClip }, func(d, s *Config) { d.GradClip = s.GradClip }},
-	{"lambda-grad", false, func(c *Config) any { return c.Loss.LambdaGrad }, func(d, s *Config) { d.Loss.LambdaGrad = s.Loss.LambdaGrad }},
-	{"lambda-l2", false, func(c *Config) any { return c.Loss.LambdaL2 }, func(d, s *Config) { d.Loss.LambdaL2 = s.Loss.LambdaL2 }},
-	{"ckpt-every", false, func(c *Config) any { return c.Run.CkptEvery }, func(d, s *Config) { d.Run.CkptEvery = s.Run.CkptEvery }},
-	{"ckpt-interval", false, func(c *Config) any { return time.Duration(c.Run.CkptInterval).String() },
-		func(d, s *Config) { d.Run.CkptInterval = s.Run.CkptInterval }},
-	{"keep", false, func(c *Config) any { return c.Run.Keep }, func(d, s *Config) { d.Run.Keep = s.Run.Keep }},
-	{"log-every", false, func(c *Config) any { return c.Run.LogEvery }, func(d, s *Config) { d.Run.LogEvery = s.Run.LogEvery }},
-	{"sample-every", false, func(c *Config) any { return c.Sample.Every }, func(d, s *Config) { d.Sample.Every = s.Sample.Every }},
-	{"sample-n", false, func(c *Config) any { return c.Sample.Particles }, func(d, s *Config) { d.Sample.Particles = s.Sample.Particles }},
-	{"sample-refs", false, func(c *Config) any { return c.Sample.Refs }, func(d, s *Config) { d.Sample.Refs = s.Sample.Refs }},
-}
-
-// penaltyAt is the penalty location with the default spelled out (runs from before the option record "").
-func penaltyAt(c *Config) string {
-	if c.Loss.PenaltyAt == "" {
-		return model.PenaltyAtXT
-	}
-	return c.Loss.PenaltyAt
-}
-
 // ResumeDiff compares a run's saved configuration with the one asked for now. It returns an error naming every
 // fixed setting that differs (the run cannot continue with it), and otherwise the list of harmless changes.
 func ResumeDiff(saved, now *Config) ([]Change, error) {
 	var refused []string
 	var changes []Change
-	for _, s := range settings {
-		a, b := s.get(saved), s.get(now)
-		if reflect.DeepEqual(a, b) {
+	for _, d := range settings.Diff(saved, now) {
+		if d.Fixed {
+			refused = append(refused, fmt.Sprintf("-%s (run has %v, asked for %v)", d.Name, d.From, d.To))
 			continue
 		}
-		if s.fixed {
-			refused = append(refused, fmt.Sprintf("-%s (run has %v, asked for %v)", s.flag, a, b))
-			continue
-		}
-		changes = append(changes, Change{Flag: s.flag, From: fmt.Sprint(a), To: fmt.Sprint(b)})
+		changes = append(changes, Change{Flag: d.Name, From: fmt.Sprint(d.From), To: fmt.Sprint(d.To)})
 	}
 	if !reflect.DeepEqual(saved.Model, now.Model) && len(refused) == 0 {
 		refused = append(refused, "the model configuration (same preset, different data shape?)")
@@ -296,12 +206,8 @@ func ResumeDiff(saved, now *Config) ([]Change, error) {
 // ApplyFlags copies the settings named in set (flag names, as in -h) from src into dst: how a resumed run takes
 // the saved configuration and overrides only what the user asked for.
 func ApplyFlags(dst, src *Config, set map[string]bool) error {
-	for name := range set {
-		i := slices.IndexFunc(settings, func(s setting) bool { return s.flag == name })
-		if i < 0 {
-			return fmt.Errorf("%w: unknown setting -%s", ErrConfig, name)
-		}
-		settings[i].copy(dst, src)
+	if err := settings.Copy(dst, src, set); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	return nil
 }

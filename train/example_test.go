@@ -3,9 +3,12 @@ package train_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"log"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/dmmd/dmmd/data"
 	"github.com/dmmd/dmmd/train"
@@ -38,4 +41,18 @@ func ExampleReadWarnings() {
 	// Output:
 	// trained to step 4
 	// 2 sample score
+}
+
+// The train command's flags: the chosen dataset's defaults, overridden by the flags given; Set names those, so that
+// a resumed run overrides only them.
+func ExampleParseCommandLine() {
+	cfg, opt, err := train.ParseCommandLine([]string{"-dataset", "mnist", "-lr", "1e-3", "-tdist", "uniform"}, io.Discard)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(cfg.Steps, cfg.Adam.LR, cfg.TDist, opt.Out)
+	fmt.Println(slices.Sorted(maps.Keys(opt.Set)))
+	// Output:
+	// 20000 0.001 uniform runs/mnist
+	// [dataset lr tdist]
 }

@@ -281,10 +281,7 @@ func fingerprint(ds data.Dataset) *DataFingerprint {
 func (t *trainer) build(loaded *checkpoints.Loaded, resumed bool) error {
 	c := &t.cfg
 	var err error
-	t.sched = c.Sched
-	if t.tdist, err = diffusion.ParseTDist(c.TDist); err != nil {
-		return err
-	}
+	t.sched, t.tdist = c.Sched, c.TDist
 	if t.st.params, err = model.Init(c.Model, c.Seed); err != nil {
 		return fmt.Errorf("train: %w", err)
 	}

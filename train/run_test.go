@@ -171,7 +171,7 @@ func TestResumeRefusesModelAndDataChanges(t *testing.T) {
 		{"seed", func(c *Config) { c.Seed = 9 }},
 		{"preset", func(c *Config) { c.Preset = "small" }},
 		{"tmin", func(c *Config) { c.Sched.TMin = 0.01 }},
-		{"tdist", func(c *Config) { c.TDist = "uniform" }},
+		{"tdist", func(c *Config) { c.TDist = diffusion.TUniform }},
 		{"flip", func(c *Config) { c.Flip = true }},
 	} {
 		c := tinyConfig(t, 10)
@@ -272,7 +272,7 @@ func TestConfigValidate(t *testing.T) {
 		{"lr", func(c *Config) { c.Adam.LR = -1 }},
 		{"beta1", func(c *Config) { c.Adam.Beta1 = 1 }},
 		{"ema", func(c *Config) { c.EMA = 1.5 }},
-		{"tdist", func(c *Config) { c.TDist = "beta" }},
+		{"tdist", func(c *Config) { c.TDist = diffusion.TDist(7) }},
 		{"tmin", func(c *Config) { c.Sched.TMin = 0 }},
 		{"lambda", func(c *Config) { c.Loss.LambdaGrad = math.Inf(1) }},
 		{"keep", func(c *Config) { c.Run.Keep = 0 }},
@@ -355,31 +355,31 @@ func TestSettingsCopy(t *testing.T) {
 	other.Data, other.DataCache, other.DataLimit, other.MNISTPad32 = "x", "y", 999, true
 	other.CelebACrop, other.FolderSize, other.Preset, other.Batch, other.Seed = 178, 48, "base", 7, 99
 	other.Sched = diffusion.Schedule{BetaMin: 0.2, BetaMax: 10, TMin: 0.01}
-	other.TDist, other.Loss.PenaltyAt, other.Steps = "uniform", model.PenaltyAtXT, 5
+	other.TDist, other.Loss.PenaltyAt, other.Steps = diffusion.TUniform, model.PenaltyAtXT, 5
 	other.Adam = model.AdamConfig{LR: 1, Beta1: 0.1, Beta2: 0.2, Eps: 1}
 	other.EMA, other.Loss.LambdaGrad, other.Loss.LambdaL2, other.GradClip = 0.5, 3, 4, 100
 	other.Run = RunSettings{CkptEvery: 3, CkptInterval: Duration(time.Hour), Keep: 9, LogEvery: 8}
 	other.Sample = SampleSettings{Every: 11, Particles: 12}
 	for _, s := range settings {
 		dst := base
-		if reflect.DeepEqual(s.get(&dst), s.get(&other)) {
-			t.Errorf("-%s: the test configurations agree; change the test", s.flag)
+		if reflect.DeepEqual(s.Get(&dst), s.Get(&other)) {
+			t.Errorf("-%s: the test configurations agree; change the test", s.Name())
 			continue
 		}
-		if err := ApplyFlags(&dst, &other, map[string]bool{s.flag: true}); err != nil {
+		if err := ApplyFlags(&dst, &other, map[string]bool{s.Name(): true}); err != nil {
 			t.Fatal(err)
 		}
-		if !reflect.DeepEqual(s.get(&dst), s.get(&other)) {
-			t.Errorf("-%s was not copied", s.flag)
+		if !reflect.DeepEqual(s.Get(&dst), s.Get(&other)) {
+			t.Errorf("-%s was not copied", s.Name())
 		}
 		changed := 0
 		for _, o := range settings {
-			if !reflect.DeepEqual(o.get(&dst), o.get(&base)) {
+			if !reflect.DeepEqual(o.Get(&dst), o.Get(&base)) {
 				changed++
 			}
 		}
 		if changed != 1 {
-			t.Errorf("-%s changed %d settings", s.flag, changed)
+			t.Errorf("-%s changed %d settings", s.Name(), changed)
 		}
 	}
 	if err := ApplyFlags(&base, &other, map[string]bool{"nonsense": true}); err == nil {

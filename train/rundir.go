@@ -139,9 +139,9 @@ func pathOf(l *checkpoints.Loaded) string {
 // differ (config.json is rewritten when a resume changes them) and are not compared.
 func agree(a, b *Config) error {
 	var diff []string
-	for _, s := range settings {
-		if x, y := s.get(a), s.get(b); s.fixed && !reflect.DeepEqual(x, y) {
-			diff = append(diff, fmt.Sprintf("-%s (%v in %s, %v in the checkpoint)", s.flag, x, checkpoints.ConfigName, y))
+	for _, d := range settings.Diff(a, b) {
+		if d.Fixed {
+			diff = append(diff, fmt.Sprintf("-%s (%v in %s, %v in the checkpoint)", d.Name, d.From, checkpoints.ConfigName, d.To))
 		}
 	}
 	if len(a.Model.Widths) > 0 && !reflect.DeepEqual(a.Model, b.Model) {

@@ -19,7 +19,6 @@ import (
 	"syscall"
 
 	"github.com/dmmd/dmmd/checkpoints"
-	"github.com/dmmd/dmmd/diffusion"
 	"github.com/dmmd/dmmd/model"
 	"github.com/dmmd/dmmd/sample"
 	"github.com/dmmd/dmmd/train"
@@ -32,73 +31,14 @@ func main() {
 	os.Exit(code)
 }
 
-type flags struct {
-	ckpt, dataset, dataPath, dataCache string
-	dataLimit, crop, folderSize        int
-	pad32                              bool
-	embedN                             int
-	embedSeed                          uint64
-	grid, out, shard                   string
-	gridN, scale, n, score             int
-	exportReal                         bool
-	flow, etaSchedule, spacing, clip   string
-	opt                                sample.Options
-}
-
 func run(ctx context.Context, args []string, stderr io.Writer) int {
-	fs := flag.NewFlagSet("sample", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var f flags
-	def := sample.DefaultOptions(sample.Exact, 3*32*32)
-	fs.StringVar(&f.ckpt, "ckpt", "", "a run directory (its latest checkpoint) or one ckpt-*.safetensors file; the EMA weights are used")
-	fs.StringVar(&f.dataset, "dataset", "", "dataset for the mean embeddings and -export-real (default: the run's)")
-	fs.StringVar(&f.dataPath, "data", "", "dataset location (default: the run's)")
-	fs.StringVar(&f.dataCache, "data-cache", "", "preprocessing cache folder (default: the run's)")
-	fs.IntVar(&f.dataLimit, "data-limit", 0, "use the first N images of the dataset (default: the run's; 0 = all)")
-	fs.BoolVar(&f.pad32, "mnist-pad32", false, "mnist: pad 28x28 to 32x32 (default: the run's)")
-	fs.IntVar(&f.crop, "celeba-crop", 140, "celeba64: centre crop 140 or 178 (default: the run's)")
-	fs.IntVar(&f.folderSize, "folder-size", 32, "folder: image side (default: the run's)")
-	fs.IntVar(&f.embedN, "embed-n", 5000, "training images averaged for the mean embeddings m_P (and m_N)")
-	fs.Uint64Var(&f.embedSeed, "embed-seed", 0, "seed of the forward noise for m_N (approximate flow)")
-	fs.StringVar(&f.flow, "flow", "exact", "exact (interacting particles, leave-one-out mean) or approx (independent; m_Q = noised-data mean)")
-	fs.IntVar(&f.opt.Levels, "levels", def.Levels, "T: number of noise levels")
-	fs.IntVar(&f.opt.StepsPerLevel, "steps-per-level", def.StepsPerLevel, "N_s: flow steps per level (NFE = T x N_s)")
-	fs.Float64Var(&f.opt.Eta, "eta", def.Eta, "step size (constant, variance) or total path length (beta-drop); approx default: sqrt(dim)")
-	fs.StringVar(&f.etaSchedule, "eta-schedule", "constant", "constant, beta-drop (spread in proportion to the drop in beta_t) or variance (eta*beta_t^2); approx default: beta-drop")
-	fs.BoolVar(&f.opt.EtaNorm, "eta-norm", def.EtaNorm, "divide each step by the flow group's mean per-particle gradient norm")
-	fs.StringVar(&f.spacing, "spacing", def.Spacing.String(), "level spacing: uniform or quadratic")
-	fs.Float64Var(&f.opt.Noise, "noise", def.Noise, "noise injection: gradient at Z + nu_k u, nu_k from this value at t_max linearly to 0 (0 = off)")
-	fs.StringVar(&f.clip, "clip", "end", "clamp particles to [-1, 1]: end, step or none")
-	fs.IntVar(&f.opt.Particles, "particles", def.Particles, "flow-group size N (particles that interact; the unit of sharding)")
-	fs.IntVar(&f.opt.Chunk, "chunk", def.Chunk, "particles per network call (memory only; results do not depend on it)")
-	fs.Uint64Var(&f.opt.Seed, "seed", def.Seed, "seed of the particles' initial noise")
-	fs.Float64Var(&f.opt.TMax, "tmax", def.TMax, "first (noisiest) level")
-	fs.Float64Var(&f.opt.TMin, "tmin", 0, "last level (default: the run's t_min)")
-	fs.StringVar(&f.grid, "grid", "", "write a square grid of samples to this PNG: -n images (64 if -n is not given), at most 64 with -out")
-	fs.IntVar(&f.scale, "scale", 1, "integer upscaling of the grid")
-	fs.IntVar(&f.score, "score", 0, "print the grid's pixel MMD^2 to this many training images (lower is better; needs the data; 0 = off)")
-	fs.IntVar(&f.n, "n", 50000, "images to export with -out (with -export-real: default the whole dataset)")
-	fs.StringVar(&f.out, "out", "", "export folder: 000000.png, 000001.png, ... and nothing else; an interrupted export resumes")
-	fs.StringVar(&f.shard, "shard", "", "i/n: write only shard i of n (flow groups g with g % n == i); n machines together write what one would")
-	fs.BoolVar(&f.exportReal, "export-real", false, "write the dataset's preprocessed real images to -out in the same format (no -ckpt needed)")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: sample -ckpt RUN [-grid grid.png] [-n 50000 -out DIR] [flags]\n"+
-			"       sample -export-real -dataset NAME -data PATH -out DIR\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
+	f, set, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	} else if err != nil {
 		return 2
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "sample: unexpected arguments %q (flags only; see -h)\n", fs.Args())
-		return 2
-	}
-	set := map[string]bool{}
-	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
-	if err := sampleMain(ctx, &f, set, stderr); err != nil {
+	if err := sampleMain(ctx, f, set, stderr); err != nil {
 		fmt.Fprintln(stderr, err)
 		var usage usageError
 		if errors.As(err, &usage) {
@@ -117,15 +57,11 @@ func usagef(format string, args ...any) error {
 }
 
 func sampleMain(ctx context.Context, f *flags, set map[string]bool, stderr io.Writer) error {
-	shard, err := sample.ParseShard(f.shard)
-	if err != nil {
-		return usageError{err}
-	}
 	if f.exportReal {
 		if !set["n"] {
 			f.n = 0 // the whole dataset
 		}
-		return exportReal(ctx, f, set, shard, stderr)
+		return exportReal(ctx, f, set, stderr)
 	}
 	if f.ckpt == "" {
 		return usagef("-ckpt is required (a run directory or a checkpoint file)")
@@ -161,7 +97,7 @@ func sampleMain(ctx context.Context, f *flags, set map[string]bool, stderr io.Wr
 	}
 	fmt.Fprintf(stderr, "sample: %s (step %d, %s %dx%dx%d, preset %s), BLAS %s\n", file.Path(), step, tcfg.Dataset,
 		tcfg.Model.Channels, tcfg.Model.ImageSize, tcfg.Model.ImageSize, tcfg.Preset, model.BLAS())
-	opt, err := flowOptions(f, set, tcfg)
+	opt, err := flowOptions(f, set, tcfg.Model.InputSize(), tcfg)
 	if err != nil {
 		return err
 	}
@@ -195,7 +131,7 @@ func sampleMain(ctx context.Context, f *flags, set map[string]bool, stderr io.Wr
 		return err
 	}
 	fmt.Fprintf(stderr, "sample: %s flow, %d levels x %d steps = NFE %d, %d particles per group\n",
-		f.flow, opt.Levels, opt.StepsPerLevel, flow.NFE(), opt.Particles)
+		opt.Mode, opt.Levels, opt.StepsPerLevel, flow.NFE(), opt.Particles)
 	if f.grid != "" {
 		x, err := flow.Sample(f.gridN)
 		if err != nil {
@@ -212,12 +148,12 @@ func sampleMain(ctx context.Context, f *flags, set map[string]bool, stderr io.Wr
 		}
 	}
 	if f.out != "" {
-		st, err := sample.Export(ctx, flow, f.out, sample.ExportOptions{N: f.n, Shard: shard, Progress: stderr,
+		st, err := sample.Export(ctx, flow, f.out, sample.ExportOptions{N: f.n, Shard: f.shard, Progress: stderr,
 			Source: map[string]string{"checkpoint": ckptID, "checkpoint_step": strconv.FormatInt(step, 10)}})
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stderr, "sample: %s: %d written, %d already there (shard %v)\n", f.out, st.Written, st.Skipped, shard)
+		fmt.Fprintf(stderr, "sample: %s: %d written, %d already there (shard %v)\n", f.out, st.Written, st.Skipped, f.shard)
 		if ctx.Err() != nil {
 			fmt.Fprintf(stderr, "sample: interrupted; run the same command again to finish the export\n")
 		}
@@ -276,53 +212,6 @@ func openCheckpoint(path string, stderr io.Writer) (*checkpoints.File, int64, er
 		}
 	}
 	return file, step, nil
-}
-
-// flowOptions starts from the defaults for the flow mode and image size and applies the flags that were given.
-func flowOptions(f *flags, set map[string]bool, tcfg *train.Config) (sample.Options, error) {
-	mode, err := sample.ParseMode(f.flow)
-	if err != nil {
-		return sample.Options{}, usageError{err}
-	}
-	opt := sample.DefaultOptions(mode, tcfg.Model.InputSize())
-	opt.Schedule = tcfg.Sched
-	opt.TMin = tcfg.Sched.TMin
-	given := f.opt
-	for name, apply := range map[string]func(){
-		"levels":          func() { opt.Levels = given.Levels },
-		"steps-per-level": func() { opt.StepsPerLevel = given.StepsPerLevel },
-		"eta":             func() { opt.Eta = given.Eta },
-		"eta-norm":        func() { opt.EtaNorm = given.EtaNorm },
-		"noise":           func() { opt.Noise = given.Noise },
-		"particles":       func() { opt.Particles = given.Particles },
-		"chunk":           func() { opt.Chunk = given.Chunk },
-		"seed":            func() { opt.Seed = given.Seed },
-		"tmax":            func() { opt.TMax = given.TMax },
-		"tmin":            func() { opt.TMin = given.TMin },
-	} {
-		if set[name] {
-			apply()
-		}
-	}
-	if set["eta-schedule"] {
-		if opt.EtaSchedule, err = sample.ParseEtaSchedule(f.etaSchedule); err != nil {
-			return opt, usageError{err}
-		}
-	}
-	if set["spacing"] {
-		if opt.Spacing, err = diffusion.ParseSpacing(f.spacing); err != nil {
-			return opt, usageError{err}
-		}
-	}
-	if set["clip"] {
-		if opt.Clip, err = sample.ParseClip(f.clip); err != nil {
-			return opt, usageError{err}
-		}
-	}
-	if err := opt.Validate(); err != nil {
-		return opt, usageError{err}
-	}
-	return opt, nil
 }
 
 // printScore prints the pixel MMD^2 between the samples x and f.score training images (sample.Scorer).
@@ -392,7 +281,7 @@ func embeddings(f *flags, src *dataSource, esrc sample.EmbeddingsSource, critic 
 	return emb, nil
 }
 
-func exportReal(ctx context.Context, f *flags, set map[string]bool, shard sample.Shard, stderr io.Writer) error {
+func exportReal(ctx context.Context, f *flags, set map[string]bool, stderr io.Writer) error {
 	if f.out == "" {
 		return usagef("-export-real needs -out DIR")
 	}
@@ -411,7 +300,7 @@ func exportReal(ctx context.Context, f *flags, set map[string]bool, shard sample
 	if err != nil {
 		return err
 	}
-	st, err := sample.ExportReal(ctx, ds, f.out, sample.ExportOptions{N: f.n, Shard: shard, Progress: stderr,
+	st, err := sample.ExportReal(ctx, ds, f.out, sample.ExportOptions{N: f.n, Shard: f.shard, Progress: stderr,
 		Source: map[string]string{"dataset": src.o.Name}})
 	if err != nil {
 		return err

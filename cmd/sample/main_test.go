@@ -7,6 +7,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/dmmd/dmmd/data"
 	"github.com/dmmd/dmmd/data/datasets"
+	"github.com/dmmd/dmmd/internal/setting"
 	"github.com/dmmd/dmmd/internal/sharedtest"
 	"github.com/dmmd/dmmd/mmd"
 	"github.com/dmmd/dmmd/sample"
@@ -314,4 +316,34 @@ func loadPNGs(t *testing.T, dir string, n, dim int) mmd.Points {
 		}
 	}
 	return p
+}
+
+// TestHelpListsEveryFlag: -h lists every setting with its default.
+func TestHelpListsEveryFlag(t *testing.T) {
+	code, help := runSample(t, "-h")
+	if code != 0 {
+		t.Fatalf("-h: exit %d", code)
+	}
+	var f flags
+	settings.SetDefaults(&f, "")
+	for _, s := range settings {
+		def := s.Text(&f)
+		if !strings.Contains(help, "\n  -"+s.Name()+" ") && !strings.Contains(help, "\n  -"+s.Name()+"\n") {
+			t.Errorf("-h lacks -%s", s.Name())
+		}
+		if def != "" && def != "0" && def != "false" && !strings.Contains(help, "(default "+def) && !strings.Contains(help, `(default "`+def) {
+			t.Errorf("-h lacks -%s's default %s", s.Name(), def)
+		}
+	}
+}
+
+// TestREADME: README.md's table of the sampler's flags is generated from the settings
+// (DMMD_UPDATE_DOCS=1 go test ./cmd/sample -run README rewrites it).
+func TestREADME(t *testing.T) {
+	fs := newFlagSet(io.Discard)
+	var f flags
+	settings.SetDefaults(&f, "")
+	settings.Register(fs, &f)
+	sharedtest.Generated(t, "../../README.md", "sample flags",
+		setting.Markdown([]string{"flag", "default", "meaning"}, settings.FlagRows(fs, "")))
 }

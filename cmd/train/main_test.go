@@ -180,24 +180,6 @@ func TestFlagErrors(t *testing.T) {
 	}
 }
 
-func TestCkptEveryFlag(t *testing.T) {
-	for _, tc := range []struct {
-		in       string
-		steps    int64
-		interval time.Duration
-		ok       bool
-	}{
-		{"1000", 1000, 0, true}, {"10m", 0, 10 * time.Minute, true}, {"500,1h", 500, time.Hour, true},
-		{"0", 0, 0, true}, {"-5", 0, 0, false}, {"x", 0, 0, false},
-	} {
-		var c ckptEvery
-		err := c.Set(tc.in)
-		if (err == nil) != tc.ok || (tc.ok && (c.steps != tc.steps || c.interval != tc.interval)) {
-			t.Errorf("Set(%q) = %+v, %v", tc.in, c, err)
-		}
-	}
-}
-
 // TestKilledBeforeFirstCheckpoint is the issue's example: a run killed (SIGKILL) before its first checkpoint, then
 // `train -out DIR -steps 5`. The bare -out must restart that same run from step 0 with its recorded settings (it used
 // to fall back to the defaults: -dataset cifar10, whose data was missing or, worse, present), and give exactly what a

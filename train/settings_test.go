@@ -1,0 +1,87 @@
+package train
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/dmmd/dmmd/data/datasets"
+	"github.com/dmmd/dmmd/diffusion"
+	"github.com/dmmd/dmmd/model"
+)
+
+// TestDefaultsUnchanged: the defaults derived from the settings table are, field for field, those that the code
+// before the table wrote (testdata/defaults-v1.json, written by DefaultConfig before the change).
+func TestDefaultsUnchanged(t *testing.T) {
+	want, err := os.ReadFile("testdata/defaults-v1.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := map[string]Config{}
+	for _, name := range datasets.Names {
+		if all[name], err = DefaultConfig(name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := json.MarshalIndent(all, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(append(got, '\n')) != string(want) {
+		t.Errorf("the defaults changed:\n%s", got)
+	}
+}
+
+// TestConfigFromEarlierVersions: config.json and checkpoint metadata written before the settings table (here a
+// resumed run's config.json, testdata/config-v1.json) load unchanged and write back byte for byte, and the t
+// distribution's other spellings still read.
+func TestConfigFromEarlierVersions(t *testing.T) {
+	b, err := os.ReadFile("testdata/config-v1.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file struct {
+		Config json.RawMessage `json:"config"`
+	}
+	if err := json.Unmarshal(b, &file); err != nil {
+		t.Fatal(err)
+	}
+	var c Config
+	if err := json.Unmarshal(file.Config, &c); err != nil {
+		t.Fatal(err)
+	}
+	if c.TDist != diffusion.TQuad || c.Loss.PenaltyAt != model.PenaltyAtXT || c.Run.CkptInterval.String() != "1h0m0s" ||
+		len(c.History) != 4 || c.Model.ImageSize != 8 {
+		t.Errorf("loaded %+v", c)
+	}
+	if err := c.Validate(); err != nil {
+		t.Error(err)
+	}
+	again, err := json.Marshal(&c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, file.Config); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(again, compact.Bytes()) {
+		t.Errorf("written back differently:\n%s\nwas\n%s", again, compact.Bytes())
+	}
+	if d := settings.Diff(&c, &c); len(d) != 0 {
+		t.Errorf("a configuration differs from itself: %+v", d)
+	}
+	for _, spelling := range []string{"quadratic", "QUAD"} {
+		var o Config
+		js := strings.Replace(string(file.Config), `"t_dist": "quad"`, `"t_dist": "`+spelling+`"`, 1)
+		if err := json.Unmarshal([]byte(js), &o); err != nil || o.TDist != diffusion.TQuad {
+			t.Errorf("t_dist %q: %v, %v", spelling, o.TDist, err)
+		}
+	}
+	var bad Config
+	if err := json.Unmarshal([]byte(`{"t_dist": "beta"}`), &bad); err == nil {
+		t.Error(`t_dist "beta" accepted`)
+	}
+}
