@@ -51,6 +51,9 @@ func TestParseCommandLine(t *testing.T) {
 		{[]string{"-dataset", "mnist"}, func(c *Config) { *c = mnist }, []string{"dataset"}},
 		{[]string{"-dataset", "mnist", "-steps", "7", "-lr", "1e-3"},
 			func(c *Config) { *c = mnist; c.Steps, c.Adam.LR = 7, 1e-3 }, []string{"dataset", "steps", "lr"}},
+		{[]string{"-groups", "4", "-mmd", "biased", "-l2", "set-means"},
+			func(c *Config) { c.Loss.Groups, c.Loss.MMD, c.Loss.L2 = 4, model.MMDBiased, model.L2SetMeans },
+			[]string{"groups", "mmd", "l2"}},
 		{[]string{"-tdist", "uniform", "-penalty-at", "xt"},
 			func(c *Config) { c.TDist, c.Loss.PenaltyAt = diffusion.TUniform, model.PenaltyAtXT }, []string{"tdist", "penalty-at"}},
 		{[]string{"-ckpt-every", "500"}, func(c *Config) { c.Run.CkptEvery, c.Run.CkptInterval = 500, 0 },
@@ -82,7 +85,9 @@ func TestCommandLineErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"-steps", "ten"}, "invalid value"},
+		{[]string{"-groups", "two"}, "invalid value"},
+		{[]string{"-mmd", "fancy"}, "want unbiased or biased"},
+		{[]string{"-l2", "none"}, "want witness, set-means or features"},
 		{[]string{"-penalty-at", "y"}, "want xt or interp"},
 		{[]string{"-tdist", "beta"}, "unknown t distribution"},
 		{[]string{"-progress", "fancy"}, "want auto, bar or lines"},

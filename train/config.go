@@ -139,6 +139,8 @@ func (c *Config) Validate() error {
 	switch {
 	case c.Batch < 2 || c.Batch > 1<<16:
 		return bad("-batch %d outside [2, 65536] (the unbiased MMD needs two images per side)", c.Batch)
+	case c.Loss.Groups > 1 && (c.Batch%c.Loss.Groups != 0 || c.Batch/c.Loss.Groups < 2):
+		return bad("-batch %d does not split into -groups %d of at least 2 images each", c.Batch, c.Loss.Groups)
 	case c.Steps < 1:
 		return bad("-steps %d must be positive", c.Steps)
 	case c.DataLimit < 0:

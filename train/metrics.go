@@ -31,6 +31,8 @@ type Record struct {
 	GradNorm      float64 `json:"grad_norm"`       // mean ||grad_z f_t|| at the noisy points
 	ParamGradNorm float64 `json:"param_grad_norm"` // ||grad_theta loss||
 	LR            float64 `json:"lr"`
+	// Levels are the step's levels, one per group, with -groups G > 1 (T is the first); nil otherwise.
+	Levels []float64 `json:"levels,omitempty"`
 }
 
 // metricsLog appends records to metrics.jsonl and keeps them for the loss chart.

@@ -43,24 +43,29 @@ func (f *jsonFloat) UnmarshalJSON(b []byte) error {
 
 // recordJSON is Record's JSON form.
 type recordJSON struct {
-	Step          int64     `json:"step"`
-	Time          jsonFloat `json:"time"`
-	Elapsed       jsonFloat `json:"elapsed"`
-	T             jsonFloat `json:"t"`
-	Loss          jsonFloat `json:"loss"`
-	MMD2          jsonFloat `json:"mmd2"`
-	L2            jsonFloat `json:"l2"`
-	GradPenalty   jsonFloat `json:"grad_penalty"`
-	GradNorm      jsonFloat `json:"grad_norm"`
-	ParamGradNorm jsonFloat `json:"param_grad_norm"`
-	LR            jsonFloat `json:"lr"`
+	Step          int64       `json:"step"`
+	Time          jsonFloat   `json:"time"`
+	Elapsed       jsonFloat   `json:"elapsed"`
+	T             jsonFloat   `json:"t"`
+	Loss          jsonFloat   `json:"loss"`
+	MMD2          jsonFloat   `json:"mmd2"`
+	L2            jsonFloat   `json:"l2"`
+	GradPenalty   jsonFloat   `json:"grad_penalty"`
+	GradNorm      jsonFloat   `json:"grad_norm"`
+	ParamGradNorm jsonFloat   `json:"param_grad_norm"`
+	LR            jsonFloat   `json:"lr"`
+	Levels        []jsonFloat `json:"levels,omitempty"`
 }
 
 // MarshalJSON writes the record with non-finite values as strings (see jsonFloat).
 func (r Record) MarshalJSON() ([]byte, error) {
+	var levels []jsonFloat
+	for _, t := range r.Levels {
+		levels = append(levels, jsonFloat(t))
+	}
 	return json.Marshal(recordJSON{r.Step, jsonFloat(r.Time), jsonFloat(r.Elapsed), jsonFloat(r.T), jsonFloat(r.Loss),
 		jsonFloat(r.MMD2), jsonFloat(r.L2), jsonFloat(r.GradPenalty), jsonFloat(r.GradNorm), jsonFloat(r.ParamGradNorm),
-		jsonFloat(r.LR)})
+		jsonFloat(r.LR), levels})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes.
@@ -69,7 +74,11 @@ func (r *Record) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
+	var levels []float64
+	for _, t := range j.Levels {
+		levels = append(levels, float64(t))
+	}
 	*r = Record{j.Step, float64(j.Time), float64(j.Elapsed), float64(j.T), float64(j.Loss), float64(j.MMD2),
-		float64(j.L2), float64(j.GradPenalty), float64(j.GradNorm), float64(j.ParamGradNorm), float64(j.LR)}
+		float64(j.L2), float64(j.GradPenalty), float64(j.GradNorm), float64(j.ParamGradNorm), float64(j.LR), levels}
 	return nil
 }

@@ -3,6 +3,7 @@ package train
 import (
 	"encoding/json"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -32,12 +33,43 @@ func TestRecordJSON(t *testing.T) {
 		}
 		same := back.Loss == r.Loss || (math.IsNaN(back.Loss) && math.IsNaN(r.Loss))
 		back.Loss, r.Loss = 0, 0
-		if !same || back != r {
+		if !same || !reflect.DeepEqual(back, r) { // Record holds a slice (Levels) since -groups
 			t.Errorf("%s: round trip %+v", tc.name, back)
 		}
 	}
 	var r Record
 	if err := json.Unmarshal([]byte(`{"step":1,"loss":"lots"}`), &r); err == nil {
 		t.Error(`"lots" accepted as a loss`)
+	}
+}
+
+// TestRecordLevels: with -groups the record carries every group's level (T is the first); lines without levels, as
+// every run before -groups wrote them, read with none, and a record without levels writes none.
+func TestRecordLevels(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		levels []float64
+		want   string
+	}{
+		{"groups", []float64{0.25, 0.5, 1}, `"levels":[0.25,0.5,1]`},
+		{"one level", nil, `"lr":0.0003}`},
+	} {
+		r := Record{Step: 7, T: 0.25, LR: 3e-4, Levels: tc.levels}
+		b, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), tc.want) {
+			t.Errorf("%s: %s lacks %s", tc.name, b, tc.want)
+		}
+		var back Record
+		if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back, r) {
+			t.Errorf("%s: round trip %+v, %v", tc.name, back, err)
+		}
+	}
+	var old Record
+	line := `{"step":3,"time":1.5e9,"elapsed":2,"t":0.4,"loss":-1,"mmd2":1,"l2":0,"grad_penalty":0,"grad_norm":1,"param_grad_norm":2,"lr":0.0003}`
+	if err := json.Unmarshal([]byte(line), &old); err != nil || old.Levels != nil || old.T != 0.4 || old.Step != 3 {
+		t.Errorf("a line without levels: %+v, %v", old, err)
 	}
 }

@@ -81,6 +81,7 @@ type trainer struct {
 
 	y, x0, xt []float32
 	z         []float32 // penalty points (PenaltyAt interp)
+	levels    []float64 // this step's levels, one per group (-groups)
 	lastCkpt  string
 	lastSaved int64
 	lastTime  time.Time
@@ -308,6 +309,7 @@ func (t *trainer) build(loaded *checkpoints.Loaded, resumed bool) error {
 	}
 	n := c.Batch * c.Model.InputSize()
 	t.y, t.x0, t.xt = make([]float32, n), make([]float32, n), make([]float32, n)
+	t.levels = make([]float64, t.step.Groups())
 	if c.Loss.PenaltyAt == model.PenaltyAtInterp {
 		t.z = make([]float32, n)
 	}
@@ -329,26 +331,13 @@ func (t *trainer) loop(ctx context.Context, res Result) (Result, error) {
 		if err := ctx.Err(); err != nil {
 			return t.interrupt(res)
 		}
-		level := t.sched.SampleT(t.tdist, t.rng)
-		data.Batch(t.ds, t.st.sampler, t.y, c.Batch)
-		data.Batch(t.ds, t.st.sampler, t.x0, c.Batch)
-		err := t.sched.Noise(t.xt, t.x0, level, t.rng)
-		if err != nil {
-			return res, err
-		}
-		var stats model.Stats
-		if t.z != nil {
-			t.interpolate()
-			stats, err = t.step.RunAt(t.xt, t.y, t.z, level)
-		} else {
-			stats, err = t.step.Run(t.xt, t.y, level)
-		}
+		stats, err := t.compute()
 		if err != nil {
 			return res, fmt.Errorf("train: step %d: %w", t.st.step+1, err)
 		}
 		pgn, err := t.checkFinite(stats, grads)
 		if err != nil {
-			t.metrics.add(t.record(t.st.step+1, stats, level, pgn, start)) // the step that diverged
+			t.metrics.add(t.record(t.st.step+1, stats, pgn, start)) // the step that diverged
 			t.metrics.flush()
 			return res, err
 		}
@@ -364,7 +353,7 @@ func (t *trainer) loop(ctx context.Context, res Result) (Result, error) {
 		}
 		t.st.step++
 		res.Step, res.Last = t.st.step, stats
-		if err := t.metrics.add(t.record(t.st.step, stats, level, pgn, start)); err != nil {
+		if err := t.metrics.add(t.record(t.st.step, stats, pgn, start)); err != nil {
 			return res, err
 		}
 		t.checkHealth(t.st.step, stats.Loss, pgn)
@@ -402,6 +391,34 @@ func (t *trainer) loop(ctx context.Context, res Result) (Result, error) {
 	return res, nil
 }
 
+// compute draws one step's levels, batches, noise and penalty points (in this order, from the run's random
+// streams, so that a resumed run draws what an uninterrupted one would) and computes the loss and its gradient.
+// With -groups G > 1, G levels are drawn first and the rows of group g of the noisy batch are noised at level g.
+func (t *trainer) compute() (model.Stats, error) {
+	c := &t.cfg
+	for g := range t.levels {
+		t.levels[g] = t.sched.SampleT(t.tdist, t.rng)
+	}
+	data.Batch(t.ds, t.st.sampler, t.y, c.Batch)
+	data.Batch(t.ds, t.st.sampler, t.x0, c.Batch)
+	rows := len(t.xt) / len(t.levels) // values per group
+	for g, level := range t.levels {
+		if err := t.sched.Noise(t.xt[g*rows:(g+1)*rows], t.x0[g*rows:(g+1)*rows], level, t.rng); err != nil {
+			return model.Stats{}, err
+		}
+	}
+	if t.z != nil {
+		t.interpolate()
+	}
+	switch {
+	case len(t.levels) > 1:
+		return t.step.RunLevels(t.xt, t.y, t.z, t.levels)
+	case t.z != nil:
+		return t.step.RunAt(t.xt, t.y, t.z, t.levels[0])
+	}
+	return t.step.Run(t.xt, t.y, t.levels[0])
+}
+
 // interpolate draws the penalty points z_i = u_i x_t^i + (1 - u_i) y^i, u_i ~ U[0, 1].
 func (t *trainer) interpolate() {
 	size := t.cfg.Model.InputSize()
@@ -414,11 +431,15 @@ func (t *trainer) interpolate() {
 	}
 }
 
-func (t *trainer) record(step int64, st model.Stats, level, pgn float64, start time.Time) Record {
+func (t *trainer) record(step int64, st model.Stats, pgn float64, start time.Time) Record {
 	now := time.Now()
-	return Record{Step: step, Time: float64(now.UnixNano()) / 1e9, Elapsed: now.Sub(start).Seconds(), T: level,
+	r := Record{Step: step, Time: float64(now.UnixNano()) / 1e9, Elapsed: now.Sub(start).Seconds(), T: t.levels[0],
 		Loss: st.Loss, MMD2: st.MMD2, L2: st.L2, GradPenalty: st.GradPenalty, GradNorm: st.GradNorm,
 		ParamGradNorm: pgn, LR: t.cfg.Adam.LR}
+	if len(t.levels) > 1 {
+		r.Levels = slices.Clone(t.levels)
+	}
+	return r
 }
 
 // checkFinite stops a diverging run, naming the loss term or gradient tensor that went bad, clips the gradient to

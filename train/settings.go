@@ -64,6 +64,9 @@ var settings = setting.Table[Config]{
 		"where the gradient penalty reads grad f: interp (z = u x_t + (1-u) y, u ~ U[0, 1], as WGAN-GP) or xt "+
 			"(the noisy points, the seed's choice)",
 		setting.Fixed, setting.OneOf(model.PenaltyAtXT, model.PenaltyAtInterp)),
+	setting.Var("groups", func(c *Config) *int { return &c.Loss.Groups }, 0,
+		"levels per step: split each batch into G groups of consecutive images, each at its own level t_g "+
+			"(0 or 1 = one level per step); -batch must be a multiple of G, with at least 2 images per group", setting.Fixed),
 
 	// Optimisation and loss weights: these may change on resume.
 	setting.PerKey("steps", func(c *Config) *int64 { return &c.Steps },
@@ -81,6 +84,12 @@ var settings = setting.Table[Config]{
 		"weight of the gradient penalty mean (||grad_z f|| - 1)^2"),
 	setting.Var("lambda-l2", func(c *Config) *float64 { return &c.Loss.LambdaL2 }, model.DefaultLoss().LambdaL2,
 		"weight of the l2 (variance) penalty mean f^2"),
+	setting.Var("mmd", func(c *Config) *string { return &c.Loss.MMD }, "",
+		"MMD^2 estimator: unbiased (U-statistic) or biased (V-statistic ||mean a - mean b||^2)",
+		setting.OneOf(model.MMDUnbiased, model.MMDBiased)),
+	setting.Var("l2", func(c *Config) *string { return &c.Loss.L2 }, "",
+		"the l2 penalty: witness (mean f^2 over both batches), set-means (the squared mean of f over each batch) "+
+			"or features (mean ||phi||^2)", setting.OneOf(model.L2Witness, model.L2SetMeans, model.L2Features)),
 
 	// Bookkeeping.
 	setting.Var("ckpt-every", func(c *Config) *int64 { return &c.Run.CkptEvery }, 1000,

@@ -238,3 +238,27 @@ func TestKilledBeforeFirstCheckpoint(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupsFlag: -groups reaches the trainer (every step records its groups' levels), and a resume may not change it.
+func TestGroupsFlag(t *testing.T) {
+	data := writeFolder(t, 40)
+	dir := filepath.Join(t.TempDir(), "run")
+	var buf bytes.Buffer
+	if code := run(append(trainArgs(data, dir, 3), "-groups", "2"), &buf); code != 0 {
+		t.Fatalf("exit %d\n%s", code, buf.String())
+	}
+	rs, err := train.ReadMetrics(dir)
+	if err != nil || len(rs) != 3 {
+		t.Fatalf("%d records, %v", len(rs), err)
+	}
+	for _, r := range rs {
+		if len(r.Levels) != 2 || r.T != r.Levels[0] {
+			t.Errorf("step %d: t %v, levels %v", r.Step, r.T, r.Levels)
+		}
+	}
+	buf.Reset()
+	if code := run([]string{"-out", dir, "-steps", "4", "-groups", "1", "-progress", "lines"}, &buf); code != 1 ||
+		!strings.Contains(buf.String(), "-groups (run has 2, asked for 1)") {
+		t.Errorf("-groups changed on resume: exit %d\n%s", code, buf.String())
+	}
+}
