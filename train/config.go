@@ -58,6 +58,7 @@ type RunSettings struct {
 	CkptInterval Duration `json:"ckpt_interval"` // and at least this often in wall-clock time (0 = off)
 	Keep         int      `json:"keep"`          // keep the newest N checkpoints
 	LogEvery     int      `json:"log_every"`     // a plain progress line every N steps when stderr is not a terminal
+	DiagN        int      `json:"-"`             // critic diagnostics per checkpoint on N images per set (0 = off; JSON: run_json.go)
 }
 
 // SampleSettings control the sample grids written during training.
@@ -163,6 +164,8 @@ func (c *Config) Validate() error {
 		return bad("-keep %d must be >= 1", c.Run.Keep)
 	case c.Run.LogEvery < 1:
 		return bad("-log-every %d must be >= 1", c.Run.LogEvery)
+	case c.Run.DiagN < 0 || c.Run.DiagN == 1:
+		return bad("-diag-n %d: give 0 (off) or at least 2 images", c.Run.DiagN)
 	case c.Sample.Every < 0:
 		return bad("-sample-every %d must be >= 0", c.Sample.Every)
 	case c.Sample.Particles < 2 || c.Sample.Particles > 4096:

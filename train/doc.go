@@ -11,6 +11,9 @@
 //	loss.png                    the loss terms against the step, redrawn at every checkpoint
 //	samples/step-<step>.png     sample grids from the EMA weights (every Config.Sample.Every steps)
 //	samples/scores.jsonl        each grid's pixel MMD^2 to the data (SampleScore; with Config.Sample.Refs)
+//	diagnostics.jsonl           the critic diagnostics of every checkpoint's EMA weights (CriticDiag; -diag-n)
+//	diagnostics.png             their most telling quantities against the step, one line per level
+//	warnings.jsonl              optional diagnostics that failed, and why (Warning)
 //
 // Same configuration, same seed: the same loss curve, bit for bit, whether or not the run was interrupted and
 // resumed in between.

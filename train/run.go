@@ -74,8 +74,9 @@ type trainer struct {
 	rep     *reporter
 	critic  *model.Critic  // EMA critic for sample grids, built on first use
 	scorer  *sample.Scorer // reference images for the sample score, built on first use
-	diag    diagnostics    // optional diagnostics that failed (diagnostics.go)
+	diag    diagnostics    // optional diagnostics that failed (optional.go)
 	health  *health        // normal steps and good checkpoints (health.go)
+	cdiag   criticDiagLog  // critic diagnostics at checkpoints (critic_trainer.go)
 
 	scorerFailed bool // the data allow no sample score (recorded in warnings.jsonl)
 
@@ -158,6 +159,7 @@ func setup(cfg Config, opt Options) (*trainer, Result, error) {
 	if err := trimLog(filepath.Join(opt.Out, samplesDir, ScoresName), t.st.step, nil); err != nil {
 		t.warn("scores log", fmt.Errorf("%w (left as it is; new scores are appended)", err))
 	}
+	t.openCriticDiag()
 	if t.metrics, err = openMetrics(opt.Out, t.st.step); err != nil { // last: nothing after it can fail
 		return nil, res, err
 	}
@@ -171,7 +173,7 @@ func setup(cfg Config, opt Options) (*trainer, Result, error) {
 func ours(name string) bool {
 	switch {
 	case name == checkpoints.ConfigName, name == checkpoints.LatestName, name == MetricsName,
-		name == LossChartName, name == samplesDir, name == WarningsName:
+		name == LossChartName, name == samplesDir, name == WarningsName, name == DiagnosticsName, name == DiagChartName:
 		return true
 	case (strings.HasPrefix(name, "ckpt-") || strings.HasPrefix(name, "embeddings-")) && strings.HasSuffix(name, ".safetensors"):
 		return true
@@ -370,6 +372,7 @@ func (t *trainer) loop(ctx context.Context, res Result) (Result, error) {
 			if err := t.save(); err != nil {
 				return res, err
 			}
+			t.criticDiagnostics() // optional, after the checkpoint is safe
 		}
 	}
 	if el := time.Since(start).Seconds(); el > 0 && t.st.step > startStep {
@@ -379,6 +382,7 @@ func (t *trainer) loop(ctx context.Context, res Result) (Result, error) {
 		if err := t.save(); err != nil {
 			return res, err
 		}
+		t.criticDiagnostics()
 	}
 	res.Checkpoint = t.lastCkpt
 	t.rep.finish()

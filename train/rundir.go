@@ -159,7 +159,7 @@ func agree(a, b *Config) error {
 // runLeftovers lists the files of a run (other than config.json and checkpoints) found in dir.
 func runLeftovers(dir string) []string {
 	var out []string
-	for _, name := range []string{MetricsName, LossChartName, samplesDir, WarningsName} {
+	for _, name := range []string{MetricsName, LossChartName, samplesDir, WarningsName, DiagnosticsName} {
 		fi, err := os.Stat(filepath.Join(dir, name))
 		if err == nil && (fi.IsDir() || fi.Size() > 0) {
 			out = append(out, name)

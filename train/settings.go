@@ -100,6 +100,9 @@ var settings = setting.Table[Config]{
 	setting.Var("keep", func(c *Config) *int { return &c.Run.Keep }, 3, "keep the newest N checkpoints (and the newest good one while newer ones are unconfirmed)"),
 	setting.Var("log-every", func(c *Config) *int { return &c.Run.LogEvery }, 50,
 		"print a progress line every N steps when stderr is not a terminal (a live bar when it is)"),
+	setting.Var("diag-n", func(c *Config) *int { return &c.Run.DiagN }, DefaultDiagN,
+		"critic diagnostics after every checkpoint on N clean and N noised images (held out when the dataset has a "+
+			"test split) at 9 levels, to diagnostics.jsonl and diagnostics.png (0 = off)"),
 	setting.Var("sample-every", func(c *Config) *int64 { return &c.Sample.Every }, 1000,
 		"write samples/step-<step>.png from the EMA weights every N steps (0 = off)"),
 	setting.Var("sample-n", func(c *Config) *int { return &c.Sample.Particles }, 64, "particles in each sample grid"),
