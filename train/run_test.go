@@ -388,17 +388,21 @@ func TestSettingsCopy(t *testing.T) {
 	}
 }
 
-// TestRealMNIST30Seconds trains the small preset on the real MNIST digits for 30 seconds of wall-clock time
-// (a SIGTERM-style cancellation ends it) and checks that the run made progress: the held-out MMD^2 between noisy
-// and clean test digits at a fixed level has grown, and the run resumed-ready checkpoint exists.
-func TestRealMNIST30Seconds(t *testing.T) {
+// TestRealMNIST30Steps trains the small preset on the real MNIST digits for 30 steps and checks that the run made
+// progress: the held-out MMD^2 between noisy and clean test digits at a fixed level has grown, and the final
+// checkpoint exists. (It was a 30-second wall-clock run, whose step count, and so its verdict, depended on the
+// machine's load.)
+func TestRealMNIST30Steps(t *testing.T) {
 	if testing.Short() {
-		t.Skip("-short: skipping the 30-second training run")
+		t.Skip("-short: skipping the 30-step training run")
 	}
 	path := sharedtest.Path(t, "mnist")
 	c, _ := DefaultConfig("mnist")
 	c.Data = path
 	c.Run.LogEvery = 10
+	c.Steps = 30 // a step count, not a wall-clock budget: the test must not depend on the machine's speed or load
+	c.Sample.Every = 0
+	c.Run.DiagN = 0
 	dir := t.TempDir()
 	test, err := datasets.Open(datasets.Options{Name: datasets.MNIST, Path: path, Split: "test", Limit: 400})
 	if err != nil {
@@ -414,21 +418,19 @@ func TestRealMNIST30Seconds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	res, err := Run(ctx, c, Options{Out: dir})
+	res, err := Run(context.Background(), c, Options{Out: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !res.Interrupted || res.Step < 3 {
-		t.Fatalf("30-second run: %+v", res)
+	if res.Step != c.Steps {
+		t.Fatalf("30-step run: %+v", res)
 	}
 	p := latestTrained(t, dir)
 	after, err := HeldOutMMD(p, test, c.Sched, level, 200, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%d steps in 30 s; held-out MMD^2 at t=%v: %.4g before, %.4g after", res.Step, level, before, after)
+	t.Logf("%d steps; held-out MMD^2 at t=%v: %.4g before, %.4g after", res.Step, level, before, after)
 	if !(after > 2*before && after > 0.1) {
 		t.Errorf("no progress in %d steps: held-out MMD^2 %.4g -> %.4g", res.Step, before, after)
 	}
