@@ -35,6 +35,10 @@ type Config struct {
 	Loss   model.LossConfig   `json:"loss"`
 	Sched  diffusion.Schedule `json:"schedule"`
 	TDist  diffusion.TDist    `json:"t_dist"` // uniform or quad
+	// RefRatio rho sets the reference distribution each level's critic separates the noisy batch from: the data
+	// forward-noised to level rho t (0, the default and the paper's objective, means the clean data). See
+	// RefLevel.
+	RefRatio float64 `json:"ref_ratio,omitempty"`
 
 	// Optimisation.
 	Adam     model.AdamConfig `json:"adam"`
@@ -140,6 +144,8 @@ func (c *Config) Validate() error {
 	switch {
 	case c.Batch < 2 || c.Batch > 1<<16:
 		return bad("-batch %d outside [2, 65536] (the unbiased MMD needs two images per side)", c.Batch)
+	case !(c.RefRatio >= 0 && c.RefRatio < 1):
+		return bad("-ref-ratio %v must lie in [0, 1)", c.RefRatio)
 	case c.Loss.Groups > 1 && (c.Batch%c.Loss.Groups != 0 || c.Batch/c.Loss.Groups < 2):
 		return bad("-batch %d does not split into -groups %d of at least 2 images each", c.Batch, c.Loss.Groups)
 	case c.Steps < 1:
@@ -215,4 +221,18 @@ func ApplyFlags(dst, src *Config, set map[string]bool) error {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	return nil
+}
+
+// RefLevel is the level s = RefRatio t of the reference distribution the critic at level t was trained against
+// (0: clean data). With rho > 0 the critic separates P_{rho t} from P_t, two nearby points of the forward path, so
+// its witness gradient points along the path (toward less noise and more signal) rather than straight at the
+// clean data; the sampler's mean embeddings m_P are then taken on data noised to rho t_k.
+func (c *Config) RefLevel(t float64) float64 { return c.RefRatio * t }
+
+// RefLevelFunc is RefLevel as a DiagOptions.RefLevel: nil when the reference is the clean data.
+func (c *Config) RefLevelFunc() func(t float64) float64 {
+	if c.RefRatio == 0 {
+		return nil
+	}
+	return c.RefLevel
 }

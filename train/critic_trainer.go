@@ -79,7 +79,7 @@ func (t *trainer) criticDiagnostics() {
 			t.cdiag.failed = true
 			return fmt.Errorf("%d images: the critic diagnostics need at least 4 (two sets of 2 or more)", ds.Len())
 		}
-		d, err := DiagnoseCritic(t.st.ema.Params, ds, t.sched, DiagOptions{N: n})
+		d, err := DiagnoseCritic(t.st.ema.Params, ds, t.sched, DiagOptions{N: n, RefLevel: t.cfg.RefLevelFunc()})
 		if err != nil {
 			return err
 		}

@@ -411,6 +411,15 @@ func (t *trainer) compute() (model.Stats, error) {
 			return model.Stats{}, err
 		}
 	}
+	if rho := c.RefRatio; rho > 0 {
+		// The reference batch: the clean images noised to rho t_g, group by group (fresh noise).
+		for g, level := range t.levels {
+			y := t.y[g*rows : (g+1)*rows]
+			if err := t.sched.Noise(y, y, c.RefLevel(level), t.rng); err != nil {
+				return model.Stats{}, err
+			}
+		}
+	}
 	if t.z != nil {
 		t.interpolate()
 	}

@@ -64,6 +64,9 @@ var settings = setting.Table[Config]{
 		"where the gradient penalty reads grad f: interp (z = u x_t + (1-u) y, u ~ U[0, 1], as WGAN-GP) or xt "+
 			"(the noisy points, the seed's choice)",
 		setting.Fixed, setting.OneOf(model.PenaltyAtXT, model.PenaltyAtInterp)),
+	setting.Var("ref-ratio", func(c *Config) *float64 { return &c.RefRatio }, 0.0,
+		"reference level ratio rho: the critic at level t separates P_t from the data noised to rho t "+
+			"(0 = from the clean data, the paper's objective)", setting.Fixed),
 	setting.Var("groups", func(c *Config) *int { return &c.Loss.Groups }, 0,
 		"levels per step: split each batch into G groups of consecutive images, each at its own level t_g "+
 			"(0 or 1 = one level per step); -batch must be a multiple of G, with at least 2 images per group", setting.Fixed),

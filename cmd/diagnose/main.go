@@ -135,7 +135,8 @@ func diagnose(f *flags, stdout, stderr io.Writer) error {
 		n = ds.Len() / 2
 		fmt.Fprintf(stderr, "diagnose: note: %d images: using n = %d per set\n", ds.Len(), n)
 	}
-	d, err := train.DiagnoseCritic(params, ds, cfg.Sched, train.DiagOptions{N: n, Levels: f.levels, Seed: f.seed})
+	d, err := train.DiagnoseCritic(params, ds, cfg.Sched, train.DiagOptions{N: n, Levels: f.levels, Seed: f.seed,
+		RefLevel: cfg.RefLevelFunc()})
 	if err != nil {
 		return fmt.Errorf("diagnose: %w", err)
 	}
