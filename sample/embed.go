@@ -11,13 +11,16 @@ import (
 )
 
 // Embeddings are the per-level mean features the flow needs in place of the data (paper eq. 12). It is plain data,
-// meant to be stored next to the checkpoint (float64 tensors MP and MN of shape [T, D], plus Levels, M and Seed).
+// meant to be stored next to the checkpoint (float64 tensors MP and MN of shape [T, D], plus Levels, M, Seed,
+// RefRatio and MeanSq).
 type Embeddings struct {
-	Levels []float64   // the sampling levels, descending (t_max first)
-	M      int         // number of training images averaged (the first M of the dataset)
-	Seed   uint64      // seed of the forward noise used for MN
-	MP     [][]float64 // MP[k] = mean phi(y; Levels[k]) over the M clean images, [T][D]
-	MN     [][]float64 // MN[k] = mean phi(x_t; Levels[k]) over the M images forward-noised to Levels[k]; nil if skipped
+	Levels   []float64   // the sampling levels, descending (t_max first)
+	M        int         // number of training images averaged (the first M of the dataset)
+	Seed     uint64      // seed of the forward noise used for MN (and for MP when RefRatio > 0)
+	RefRatio float64     // rho: MP was taken on the images noised to the reference level rho t_k (0: clean images)
+	MeanSq   float64     // mean of y^2 over the M images and all their values; 0 = not recorded (an older file)
+	MP       [][]float64 // MP[k] = mean phi(y_r; Levels[k]) over the M images, y_r at r = RefRatio t_k, [T][D]
+	MN       [][]float64 // MN[k] = mean phi(x_t; Levels[k]) over the M images forward-noised to Levels[k]; nil if skipped
 }
 
 // D returns the feature dimension (0 if empty).
@@ -44,11 +47,11 @@ func levelsEqual(a, b []float64) bool {
 	return true
 }
 
-// Matches reports whether e was computed for this level grid, this many images and this noise seed, so that a
-// stored copy can be reused instead of recomputed. m is the resolved count (EmbedOptions.M, or the dataset length
-// when that is 0 or larger).
-func (e *Embeddings) Matches(levels []float64, m int, seed uint64) bool {
-	return e != nil && e.M == m && e.Seed == seed && levelsEqual(e.Levels, levels)
+// Matches reports whether e was computed for this level grid, this many images, this noise seed and this
+// reference ratio, so that a stored copy can be reused instead of recomputed. m is the resolved count
+// (EmbedOptions.M, or the dataset length when that is 0 or larger).
+func (e *Embeddings) Matches(levels []float64, m int, seed uint64, refRatio float64) bool {
+	return e != nil && e.M == m && e.Seed == seed && e.RefRatio == refRatio && levelsEqual(e.Levels, levels)
 }
 
 // Validate checks that e is internally consistent: T levels, T rows of D finite values in MP (and MN if present).
@@ -62,6 +65,12 @@ func (e *Embeddings) Validate() error {
 	}
 	if e.M < 1 {
 		return fmt.Errorf("sample: embeddings average M = %d images, want >= 1", e.M)
+	}
+	if !(e.RefRatio >= 0 && e.RefRatio < 1) {
+		return fmt.Errorf("sample: embeddings: reference ratio %v, want 0 <= rho < 1", e.RefRatio)
+	}
+	if !(e.MeanSq >= 0) || math.IsInf(e.MeanSq, 0) {
+		return fmt.Errorf("sample: embeddings: mean square %v, want a finite value >= 0", e.MeanSq)
 	}
 	D := e.D()
 	if D == 0 {
@@ -110,7 +119,8 @@ func (e *Embeddings) Flat() (mp, mn []float64) {
 }
 
 // NewEmbeddings rebuilds Embeddings from stored data: the levels, M, the seed and row-major [T, D] tensors mp and
-// mn (mn may be nil). It copies the slices and validates the result.
+// mn (mn may be nil). It copies the slices and validates the result; RefRatio and MeanSq are left 0 for the caller
+// to set.
 func NewEmbeddings(levels []float64, m int, seed uint64, d int, mp, mn []float64) (*Embeddings, error) {
 	T := len(levels)
 	if d < 1 || len(mp) != T*d || (mn != nil && len(mn) != T*d) {
@@ -138,16 +148,20 @@ func NewEmbeddings(levels []float64, m int, seed uint64, d int, mp, mn []float64
 type EmbedOptions struct {
 	M          int                // average over the first M images; 0 (or more than the dataset holds) = all
 	Batch      int                // images per critic call; 0 = 256
-	Seed       uint64             // seed of the forward noise for MN (image i at level k has its own stream)
-	Schedule   diffusion.Schedule // forward path for MN; the zero value means diffusion.Default()
+	Seed       uint64             // seed of the forward noise for MN and MP (image i at level k has its own streams)
+	RefRatio   float64            // rho, the critic's reference ratio: MP at level t on the images noised to rho t
+	Schedule   diffusion.Schedule // forward path for MN (and MP); the zero value means diffusion.Default()
 	SkipNoised bool               // compute MP only (the exact flow does not use MN): half the cost
 	Progress   io.Writer          // progress bar destination; nil = silent
 }
 
 // ComputeEmbeddings computes the mean embeddings of the first M images of ds at each of levels (use
-// Options.LevelGrid): MP[k] = mean phi(y; t_k) and MN[k] = mean phi(x_{t_k}; t_k) with x_{t_k} = alpha y + beta eps,
-// eps drawn from a stream that depends only on (Seed, image index, k). Sums are taken in float64 in index order,
-// so the result does not depend on Batch. Images of another size than the critic's are an error naming both shapes.
+// Options.LevelGrid): MP[k] = mean phi(y_r; t_k) at the reference level r = RefRatio t_k, with y_r = y (the clean
+// image) when RefRatio = 0 and y_r = alpha_r y + beta_r eps' otherwise, and MN[k] = mean phi(x_{t_k}; t_k) with
+// x_{t_k} = alpha y + beta eps. eps and eps' come from two independent streams that depend only on (Seed, image
+// index, k). MeanSq is the mean of y^2 over the M clean images (MeanSquare). Sums are taken in float64 in index
+// order, so the result does not depend on Batch. Images of another size than the critic's are an error naming
+// both shapes.
 func ComputeEmbeddings(c Critic, ds data.Dataset, levels []float64, opt EmbedOptions) (*Embeddings, error) {
 	shape, D, err := checkCritic(c)
 	if err != nil {
@@ -176,6 +190,10 @@ func ComputeEmbeddings(c Critic, ds data.Dataset, levels []float64, opt EmbedOpt
 	}
 	if opt.M < 0 || opt.Batch < 0 {
 		return nil, fmt.Errorf("sample: embeddings: M = %d and batch = %d must be >= 0", opt.M, opt.Batch)
+	}
+	rho := opt.RefRatio
+	if !(rho >= 0 && rho < 1) {
+		return nil, fmt.Errorf("sample: embeddings: reference ratio %v, want 0 <= rho < 1", rho)
 	}
 	M := ds.Len()
 	if opt.M > 0 && opt.M < M {
@@ -207,6 +225,11 @@ func ComputeEmbeddings(c Critic, ds data.Dataset, levels []float64, opt EmbedOpt
 	}
 	clean := make([]float32, B*dim)
 	noisy := make([]float32, B*dim)
+	var ref []float32 // the images at the reference level (rho > 0)
+	if rho > 0 {
+		ref = make([]float32, B*dim)
+	}
+	var sumSq float64
 	feat := make([]float32, B*D)
 	st := newStreams()
 
@@ -231,8 +254,21 @@ func ComputeEmbeddings(c Critic, ds data.Dataset, levels []float64, opt EmbedOpt
 		for i := range n {
 			ds.Image(lo+i, x[i*dim:(i+1)*dim])
 		}
+		sumSq = addSquares(sumSq, x)
 		for k, t := range levels {
-			if err := c.Features(x, t, feat[:n*D]); err != nil {
+			xp := x
+			if rho > 0 {
+				xp = ref[:n*dim]
+				ar, br := sched.AlphaBeta(rho * t)
+				for i := range n {
+					rng := st.at(opt.Seed, domainEmbedRef, uint64(lo+i)<<32|uint64(k))
+					src, dst := x[i*dim:(i+1)*dim], xp[i*dim:(i+1)*dim]
+					for j := range dst {
+						dst[j] = float32(ar*float64(src[j]) + br*rng.NormFloat64())
+					}
+				}
+			}
+			if err := c.Features(xp, t, feat[:n*D]); err != nil {
 				return nil, fmt.Errorf("sample: embeddings: features of images %d..%d at t=%v: %w", lo, lo+n-1, t, err)
 			}
 			accumulate(sumP[k], n)
@@ -267,9 +303,50 @@ func ComputeEmbeddings(c Critic, ds data.Dataset, levels []float64, opt EmbedOpt
 	}
 	scale(sumP)
 	scale(sumN)
-	e := &Embeddings{Levels: append([]float64(nil), levels...), M: M, Seed: opt.Seed, MP: sumP, MN: sumN}
+	e := &Embeddings{Levels: append([]float64(nil), levels...), M: M, Seed: opt.Seed, RefRatio: rho,
+		MeanSq: sumSq / (float64(M) * float64(dim)), MP: sumP, MN: sumN}
 	if err := e.Validate(); err != nil {
-		return nil, fmt.Errorf("%w (the critic produced non-finite features?)", err)
+		return nil, fmt.Errorf("%w (the critic produced non-finite features or the data non-finite values?)", err)
 	}
 	return e, nil
+}
+
+// addSquares returns sum plus the squares of x's values, added in index order in float64.
+func addSquares(sum float64, x []float32) float64 {
+	for _, v := range x {
+		sum += float64(v) * float64(v)
+	}
+	return sum
+}
+
+// MeanSquare is the data's second moment per value, the mean of y^2 over the first m images of ds (all of them when
+// m is 0 or larger than ds.Len()) and all their values: Embeddings.MeanSq, which the DDIM update needs (about 0.8
+// for MNIST in [-1, 1]). It reads the images only (no critic), in the order ComputeEmbeddings does, so the two
+// agree bit for bit.
+func MeanSquare(ds data.Dataset, m int) (float64, error) {
+	if ds == nil {
+		return 0, fmt.Errorf("sample: mean square: nil dataset")
+	}
+	if m < 0 {
+		return 0, fmt.Errorf("sample: mean square: m = %d must be >= 0", m)
+	}
+	M := ds.Len()
+	if m > 0 && m < M {
+		M = m
+	}
+	dim := ds.Shape().Size()
+	if M < 1 || dim < 1 {
+		return 0, fmt.Errorf("sample: mean square: the dataset is empty")
+	}
+	x := make([]float32, dim)
+	var sum float64
+	for i := range M {
+		ds.Image(i, x)
+		sum = addSquares(sum, x)
+	}
+	v := sum / (float64(M) * float64(dim))
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, fmt.Errorf("sample: mean square: %v (non-finite data)", v)
+	}
+	return v, nil
 }

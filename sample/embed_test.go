@@ -78,14 +78,14 @@ func TestEmbeddings(t *testing.T) {
 			}
 		}
 	}
-	if !ref.Matches(levels, 25, 9) {
+	if !ref.Matches(levels, 25, 9, 0) {
 		t.Error("Matches(own levels, M, seed) = false")
 	}
 	f32 := make([]float64, len(levels))
 	for i, v := range levels {
 		f32[i] = float64(float32(v))
 	}
-	if !ref.Matches(f32, 25, 9) {
+	if !ref.Matches(f32, 25, 9, 0) {
 		t.Error("levels stored as float32 do not match")
 	}
 	for _, tc := range []struct {
@@ -93,7 +93,7 @@ func TestEmbeddings(t *testing.T) {
 		m    int
 		seed uint64
 	}{{levels[:2], 25, 9}, {[]float64{1, 0.5, 0.02}, 25, 9}, {levels, 24, 9}, {levels, 25, 8}} {
-		if ref.Matches(tc.lv, tc.m, tc.seed) {
+		if ref.Matches(tc.lv, tc.m, tc.seed, 0) {
 			t.Errorf("Matches(%v, %d, %d) = true", tc.lv, tc.m, tc.seed)
 		}
 	}
@@ -106,7 +106,7 @@ func TestEmbeddings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !back.Matches(levels, 25, 9) || mp[D+3] != ref.MP[1][3] || back.MN[2][5] != ref.MN[2][5] || back.MP[0][0] != ref.MP[0][0] {
+	if !back.Matches(levels, 25, 9, 0) || mp[D+3] != ref.MP[1][3] || back.MN[2][5] != ref.MN[2][5] || back.MP[0][0] != ref.MP[0][0] {
 		t.Error("Flat/NewEmbeddings do not round-trip")
 	}
 	mp, mn = other.Flat()

@@ -18,7 +18,9 @@ const (
 	metaEmbedData       = "dmmd.embed.data"            // the identity of the images averaged
 	metaEmbedLevels     = "dmmd.embed.levels"          // JSON array of the levels, descending
 	metaEmbedM          = "dmmd.embed.images"          // number of training images averaged
-	metaEmbedSeed       = "dmmd.embed.seed"            // seed of the forward noise for m_N
+	metaEmbedSeed       = "dmmd.embed.seed"            // seed of the forward noise for m_N (and m_P when rho > 0)
+	metaEmbedRefRatio   = "dmmd.embed.ref_ratio"       // rho of m_P's reference level; absent in older files: 0
+	metaEmbedMeanSq     = "dmmd.embed.mean_sq"         // the data's mean square; absent in older files: not recorded
 )
 
 // EmbeddingsSource is what stored mean embeddings were computed from, beyond what Embeddings records itself (the
@@ -45,18 +47,23 @@ func (s EmbeddingsSource) Diff(want EmbeddingsSource) string {
 	return strings.Join(d, "; ")
 }
 
-// EmbeddingsPath names the file that stores the embeddings of src for this level grid, image count and noise seed:
-// embeddings-<step>-<key>.safetensors in dir (the checkpoint's folder), the key a hash of everything else.
-// Different grids, counts, seeds, checkpoints or data get different files, so a stored set is never overwritten by
-// another.
-func EmbeddingsPath(dir string, levels []float64, m int, seed uint64, src EmbeddingsSource) string {
+// EmbeddingsPath names the file that stores the embeddings of src for this level grid, image count, noise seed and
+// reference ratio: embeddings-<step>-<key>.safetensors in dir (the checkpoint's folder), the key a hash of
+// everything else. Different grids, counts, seeds, reference ratios, checkpoints or data get different files, so a
+// stored set is never overwritten by another. (A reference ratio of 0 keys as files written before it existed did,
+// so that their embeddings, which are those of rho = 0, are still found.)
+func EmbeddingsPath(dir string, levels []float64, m int, seed uint64, refRatio float64, src EmbeddingsSource) string {
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%v|%d|%d|%q|%q", levels, m, seed, src.Checkpoint, src.Data)
+	if refRatio != 0 {
+		fmt.Fprintf(h, "|ref_ratio=%s", fmtFloat(refRatio))
+	}
 	return filepath.Join(dir, fmt.Sprintf("embeddings-%09d-%016x.safetensors", src.Step, h.Sum64()))
 }
 
 // SaveEmbeddings writes e atomically to path as a safetensors file: float64 tensors "m_p" and, when computed,
-// "m_n", both [T, D], tagged with src, the level grid, the image count and the seed.
+// "m_n", both [T, D], tagged with src, the level grid, the image count, the seed, the reference ratio and (when
+// recorded) the data's mean square.
 func SaveEmbeddings(path string, e *Embeddings, src EmbeddingsSource) error {
 	if err := e.Validate(); err != nil {
 		return err
@@ -78,6 +85,10 @@ func SaveEmbeddings(path string, e *Embeddings, src EmbeddingsSource) error {
 	w.SetMeta(metaEmbedLevels, string(lv))
 	w.SetMeta(metaEmbedM, strconv.Itoa(e.M))
 	w.SetMeta(metaEmbedSeed, strconv.FormatUint(e.Seed, 10))
+	w.SetMeta(metaEmbedRefRatio, fmtFloat(e.RefRatio))
+	if e.MeanSq != 0 {
+		w.SetMeta(metaEmbedMeanSq, fmtFloat(e.MeanSq))
+	}
 	if err := w.WriteFile(path); err != nil {
 		return fmt.Errorf("sample: %w", err)
 	}
@@ -85,7 +96,9 @@ func SaveEmbeddings(path string, e *Embeddings, src EmbeddingsSource) error {
 }
 
 // LoadEmbeddings reads embeddings stored by SaveEmbeddings and what they were computed from. A file without a
-// recorded checkpoint or data identity (written by an older dmmd) comes back with those fields empty.
+// recorded checkpoint or data identity (written by an older dmmd) comes back with those fields empty; one without a
+// reference ratio has rho = 0 (the only kind older versions computed), and one without the data's mean square has
+// MeanSq = 0, not recorded: NewFlow refuses it for the DDIM update until MeanSq is set (MeanSquare).
 func LoadEmbeddings(path string) (*Embeddings, EmbeddingsSource, error) {
 	var src EmbeddingsSource
 	f, err := checkpoints.ReadFile(path)
@@ -153,6 +166,19 @@ func LoadEmbeddings(path string) (*Embeddings, EmbeddingsSource, error) {
 	}
 	e, err := NewEmbeddings(levels, m, seed, shape[1], mp, mn)
 	if err != nil {
+		return nil, src, fmt.Errorf("sample: %s: %w", path, err)
+	}
+	for _, m := range []struct {
+		key string
+		dst *float64
+	}{{metaEmbedRefRatio, &e.RefRatio}, {metaEmbedMeanSq, &e.MeanSq}} {
+		if s, ok := f.Meta(m.key); ok {
+			if *m.dst, err = strconv.ParseFloat(s, 64); err != nil {
+				return nil, src, fmt.Errorf("sample: %s: %s: %w", path, m.key, err)
+			}
+		}
+	}
+	if err := e.Validate(); err != nil {
 		return nil, src, fmt.Errorf("sample: %s: %w", path, err)
 	}
 	return e, src, nil

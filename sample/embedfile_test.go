@@ -22,7 +22,7 @@ func TestEmbeddingsFileRoundTrip(t *testing.T) {
 		}
 		dir := t.TempDir()
 		src := EmbeddingsSource{Step: 1500, Checkpoint: "sha256:aa", Data: "100 images 1x2x2 fnv64a 01"}
-		path := EmbeddingsPath(dir, levels, 100, 7, src)
+		path := EmbeddingsPath(dir, levels, 100, 7, 0, src)
 		if !strings.Contains(filepath.Base(path), "embeddings-000001500-") {
 			t.Errorf("path %s", path)
 		}
@@ -30,9 +30,9 @@ func TestEmbeddingsFileRoundTrip(t *testing.T) {
 		other.Data = "100 images 1x2x2 fnv64a 02"
 		other2 := src
 		other2.Checkpoint = "sha256:bb"
-		for _, p := range []string{EmbeddingsPath(dir, levels[:2], 100, 7, src), EmbeddingsPath(dir, levels, 99, 7, src),
-			EmbeddingsPath(dir, levels, 100, 8, src), EmbeddingsPath(dir, levels, 100, 7, other),
-			EmbeddingsPath(dir, levels, 100, 7, other2)} {
+		for _, p := range []string{EmbeddingsPath(dir, levels[:2], 100, 7, 0, src), EmbeddingsPath(dir, levels, 99, 7, 0, src),
+			EmbeddingsPath(dir, levels, 100, 8, 0, src), EmbeddingsPath(dir, levels, 100, 7, 0, other),
+			EmbeddingsPath(dir, levels, 100, 7, 0, other2)} {
 			if p == path {
 				t.Error("different grids, counts, seeds, data or checkpoints share a file name")
 			}
@@ -44,7 +44,7 @@ func TestEmbeddingsFileRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if gotSrc != src || !got.Matches(levels, 100, 7) || got.HasNoised() != withMN {
+		if gotSrc != src || !got.Matches(levels, 100, 7, 0) || got.HasNoised() != withMN {
 			t.Errorf("round trip: source %+v, %+v", gotSrc, got)
 		}
 		if d := gotSrc.Diff(other); !strings.Contains(d, "data") || strings.Contains(d, "checkpoint") {

@@ -241,7 +241,7 @@ func ExampleEmbeddingsSource_Diff() {
 	now.Checkpoint = "sha256:bb"
 	fmt.Println(stored.Diff(now))
 	levels := []float64{1, 0.5}
-	fmt.Println(sample.EmbeddingsPath("run", levels, 5000, 0, stored) == sample.EmbeddingsPath("run", levels, 5000, 0, now))
+	fmt.Println(sample.EmbeddingsPath("run", levels, 5000, 0, 0, stored) == sample.EmbeddingsPath("run", levels, 5000, 0, 0, now))
 	// Output:
 	// checkpoint "sha256:aa", not "sha256:bb"
 	// false

@@ -23,12 +23,14 @@ type Flow struct {
 	eta, nu   []float64
 	mp        [][]float64 // m_P per level (exact flow)
 	approxDir [][]float32 // m_P - m_N per level (approximate flow)
+	meanSq    float64     // the data's mean square (DDIM update)
 
 	z, g  []float32 // particles and gradients of the whole group, P*dim
 	phi   []float32 // features of the whole group, P*D (exact flow)
 	sum   []float64 // S, the group's feature sum, D (exact flow)
 	dirs  []float32 // per-particle directions of one chunk, chunk*D (exact flow)
 	zin   []float32 // noise-injected evaluation points of one chunk, chunk*dim
+	norms []float64 // per-particle gradient norms of the whole group, P
 	chunk int
 	st    *streams
 }
@@ -37,7 +39,8 @@ type Flow struct {
 const maxElems = 1 << 31
 
 // NewFlow checks opt, the critic and the embeddings against each other and allocates the flow's buffers.
-// emb must have been computed on opt.LevelGrid() (see Embeddings.Matches); the approximate flow needs emb.MN.
+// emb must have been computed on opt.LevelGrid() at the critic's reference ratio opt.RefRatio (see
+// Embeddings.Matches); the approximate flow needs emb.MN, the DDIM update emb.MeanSq.
 func NewFlow(c Critic, emb *Embeddings, opt Options) (*Flow, error) {
 	levels, err := opt.LevelGrid()
 	if err != nil {
@@ -61,6 +64,14 @@ func NewFlow(c Critic, emb *Embeddings, opt Options) (*Flow, error) {
 	if opt.Mode == Approx && !emb.HasNoised() {
 		return nil, fmt.Errorf("sample: the approximate flow needs the noised-data embeddings m_N, which were skipped")
 	}
+	if emb.RefRatio != opt.RefRatio {
+		return nil, fmt.Errorf("sample: the embeddings' m_P was taken at the reference ratio %v, the critic was trained "+
+			"with %v: recompute them with EmbedOptions.RefRatio = %v", emb.RefRatio, opt.RefRatio, opt.RefRatio)
+	}
+	if opt.Update == DDIM && emb.MeanSq == 0 {
+		return nil, fmt.Errorf("sample: the ddim update needs the data's mean square, which these embeddings do not " +
+			"record (stored by an older dmmd?): recompute them, or set Embeddings.MeanSq with MeanSquare")
+	}
 	dim, P := shape.Size(), opt.Particles
 	if P > maxElems/max(dim, D) {
 		return nil, fmt.Errorf("sample: %d particles of dimension %d (%d features) do not fit in memory", P, dim, D)
@@ -73,6 +84,8 @@ func NewFlow(c Critic, emb *Embeddings, opt Options) (*Flow, error) {
 		nu:     opt.NoiseScales(len(levels)),
 		z:      make([]float32, P*dim),
 		g:      make([]float32, P*dim),
+		norms:  make([]float64, P),
+		meanSq: emb.MeanSq,
 		chunk:  chunk,
 		st:     newStreams(),
 	}
@@ -113,7 +126,8 @@ func (f *Flow) Levels() []float64 { return append([]float64(nil), f.levels...) }
 // NFE returns T * N_s.
 func (f *Flow) NFE() int { return f.opt.NFE() }
 
-// StepSizes returns eta_k per level (before EtaNorm's normalisation).
+// StepSizes returns eta_k per level (before EtaNorm's normalisation) of the Euler update; the DDIM update does not
+// use them.
 func (f *Flow) StepSizes() []float64 { return append([]float64(nil), f.eta...) }
 
 // GroupLen returns the number of values Group writes: Particles * Dim.
@@ -213,14 +227,15 @@ func (f *Flow) step(k int, t float64, s int, base uint64) error {
 			return fmt.Errorf("witness gradient: %w", err)
 		}
 	}
-	// Mean per-particle gradient norm, in float64 and index order.
+	// Per-particle gradient norms and their mean, in float64 and index order.
 	var mean float64
 	for i := range P {
 		var sq float64
 		for _, v := range f.g[i*dim : (i+1)*dim] {
 			sq += float64(v) * float64(v)
 		}
-		mean += math.Sqrt(sq)
+		f.norms[i] = math.Sqrt(sq)
+		mean += f.norms[i]
 	}
 	mean /= float64(P)
 	if math.IsNaN(mean) || math.IsInf(mean, 0) {
@@ -229,6 +244,19 @@ func (f *Flow) step(k int, t float64, s int, base uint64) error {
 	if f.OnStep != nil {
 		f.OnStep(k, t, s, mean)
 	}
+	if f.opt.Update == DDIM {
+		f.ddimStep(k, s)
+	} else {
+		f.eulerStep(k, mean)
+	}
+	if f.opt.Clip == ClipStep {
+		clamp(f.z)
+	}
+	return nil
+}
+
+// eulerStep moves every particle by eta_k g (divided by the group's mean gradient norm with EtaNorm).
+func (f *Flow) eulerStep(k int, mean float64) {
 	scale := f.eta[k]
 	if f.opt.EtaNorm {
 		if mean == 0 {
@@ -240,10 +268,6 @@ func (f *Flow) step(k int, t float64, s int, base uint64) error {
 	for idx, v := range f.g {
 		f.z[idx] += float32(scale * float64(v))
 	}
-	if f.opt.Clip == ClipStep {
-		clamp(f.z)
-	}
-	return nil
 }
 
 // clamp limits x to [-1, 1] in place; NaN stays NaN so that divergence is reported, not hidden.

@@ -95,6 +95,17 @@ func flowManifest(f *Flow, source map[string]string) *Manifest {
 		"schedule":        fmt.Sprintf("beta_min=%s beta_max=%s tmin=%s", fmtFloat(o.Schedule.BetaMin), fmtFloat(o.Schedule.BetaMax), fmtFloat(o.Schedule.TMin)),
 		"embeddings":      f.embeddingsHash(),
 	}
+	// Settings added after the first manifests are recorded only when they differ from what older versions did, so
+	// that a folder an older dmmd began (Euler, rho = 0) still takes the same images.
+	if o.RefRatio != 0 {
+		s["ref_ratio"] = fmtFloat(o.RefRatio)
+	}
+	if o.Update != Euler {
+		s["update"] = o.Update.String()
+		s["x0_clip"] = strconv.FormatBool(o.X0Clip)
+		delete(s, "eta_schedule") // unused by DDIM
+		delete(s, "eta_norm")
+	}
 	for k, v := range source {
 		s[k] = v
 	}
@@ -133,7 +144,8 @@ func DataHash(ds data.Dataset) string {
 }
 
 // embeddingsHash identifies what the flow follows in place of the data: its level grid and the mean-embedding
-// values it uses (m_P for the exact flow, m_P - m_N for the approximate one).
+// values it uses (m_P for the exact flow, m_P - m_N for the approximate one), and the data's mean square for the
+// DDIM update.
 func (f *Flow) embeddingsHash() string {
 	h := fnv.New64a()
 	var b [8]byte
@@ -153,6 +165,9 @@ func (f *Flow) embeddingsHash() string {
 		for _, v := range row {
 			put(float64(v))
 		}
+	}
+	if f.opt.Update == DDIM {
+		put(f.meanSq)
 	}
 	return fmt.Sprintf("fnv64a %016x", h.Sum64())
 }

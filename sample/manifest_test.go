@@ -25,7 +25,7 @@ func flowWith(t *testing.T, edit func(o *sample.Options, criticSeed *uint64)) *s
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := sample.ComputeEmbeddings(critic, newCloud(12, 60, 5), lv, sample.EmbedOptions{Seed: 1})
+	e, err := sample.ComputeEmbeddings(critic, newCloud(12, 60, 5), lv, sample.EmbedOptions{Seed: 1, RefRatio: o.RefRatio})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,6 +64,8 @@ func TestExportManifest(t *testing.T) {
 		{"other noise", func(o *sample.Options, s *uint64) { o.Noise = 0.1 }, ckpt10, "noise: 0 there, 0.1 now"},
 		{"other group size", func(o *sample.Options, s *uint64) { o.Particles = 2; o.Chunk = 2 }, ckpt10, "particles: 4 there, 2 now"},
 		{"approximate flow", func(o *sample.Options, s *uint64) { o.Mode = sample.Approx }, ckpt10, "flow: exact there, approx now"},
+		{"ddim update", func(o *sample.Options, s *uint64) { o.Update = sample.DDIM }, ckpt10, "update: (not recorded) there, ddim now"},
+		{"reference ratio", func(o *sample.Options, s *uint64) { o.RefRatio = 0.5 }, ckpt10, "ref_ratio: (not recorded) there, 0.5 now"},
 		{"no source", nil, nil, "checkpoint: sha256:10 there, (not set) now"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -166,4 +168,63 @@ func TestExportRealManifest(t *testing.T) {
 	if got, want := sample.DataHash(mk(1)), sample.DataHash(mk(1)); got != want || got == sample.DataHash(mk(2)) {
 		t.Errorf("DataHash: %q, %q", got, want)
 	}
+}
+
+// TestExportManifestDDIM: a DDIM export records the update, its x0 clip and the reference ratio (and not the Euler
+// step settings it ignores); another update, clip or ratio is refused; shards of a DDIM export write what one
+// machine would.
+func TestExportManifestDDIM(t *testing.T) {
+	ctx := context.Background()
+	ddim := func(rho float64, edit func(o *sample.Options)) func(o *sample.Options, _ *uint64) {
+		return func(o *sample.Options, _ *uint64) {
+			o.Update, o.Eta, o.RefRatio = sample.DDIM, 1, rho
+			if edit != nil {
+				edit(o)
+			}
+		}
+	}
+	base := t.TempDir()
+	if _, err := sample.Export(ctx, flowWith(t, ddim(0.5, nil)), base, sample.ExportOptions{N: 4}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		edit func(o *sample.Options, _ *uint64)
+		want string
+	}{
+		{"euler", func(o *sample.Options, _ *uint64) { o.RefRatio = 0.5 }, "update: ddim there, (not set) now"},
+		{"other ratio", ddim(0.8, nil), "ref_ratio: 0.5 there, 0.8 now"},
+		{"rho 0", ddim(0, nil), "ref_ratio: 0.5 there, (not set) now"},
+		{"no x0 clip", ddim(0.5, func(o *sample.Options) { o.X0Clip = false }), "x0_clip: true there, false now"},
+		{"other eta", ddim(0.5, func(o *sample.Options) { o.Eta = 1.5 }), "eta: 1 there, 1.5 now"},
+	} {
+		dir := t.TempDir()
+		if err := os.CopyFS(dir, os.DirFS(base)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sample.Export(ctx, flowWith(t, tc.edit), dir, sample.ExportOptions{N: 4}); err == nil ||
+			!strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want one saying %q", tc.name, err, tc.want)
+		}
+	}
+	// EtaNorm and EtaSchedule change no DDIM image: not recorded, so they may differ.
+	same := t.TempDir()
+	if err := os.CopyFS(same, os.DirFS(base)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sample.Export(ctx, flowWith(t, ddim(0.5, func(o *sample.Options) { o.EtaNorm, o.EtaSchedule = true, sample.EtaVariance })),
+		same, sample.ExportOptions{N: 8}); err != nil {
+		t.Errorf("DDIM with other Euler step settings: %v", err)
+	}
+	whole, sharded := t.TempDir(), t.TempDir()
+	if _, err := sample.Export(ctx, flowWith(t, ddim(0.5, nil)), whole, sample.ExportOptions{N: 10}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		f := flowWith(t, ddim(0.5, func(o *sample.Options) { o.Chunk = 1 + i }))
+		if _, err := sample.Export(ctx, f, sharded, sample.ExportOptions{N: 10, Shard: sample.Shard{Index: i, Count: 3}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sameDirs(t, whole, sharded)
 }

@@ -174,14 +174,18 @@ func (c *Clip) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// Options configures the flow. Start from DefaultOptions; every field is a cmd/sample flag.
+// Options configures the flow. Start from DefaultOptions or DefaultOptionsFor; every field but RefRatio and
+// Schedule (cmd/sample takes both from the checkpoint) is a cmd/sample flag.
 type Options struct {
 	Mode          Mode              // -flow exact|approx
+	Update        Update            // -update euler|ddim: how a step moves the particles
 	Levels        int               // -levels: T, the number of noise levels
-	StepsPerLevel int               // -steps-per-level: N_s
-	Eta           float64           // -eta: step size, or total path length for EtaBetaDrop
-	EtaSchedule   EtaSchedule       // -eta-schedule constant|beta-drop|variance
-	EtaNorm       bool              // -eta-norm: divide each step by the flow group's mean per-particle gradient norm
+	StepsPerLevel int               // -steps-per-level: N_s (DDIM: sub-steps per level)
+	Eta           float64           // -eta: step size, total path length for EtaBetaDrop, or DDIM's length multiplier
+	EtaSchedule   EtaSchedule       // -eta-schedule constant|beta-drop|variance (Euler only)
+	EtaNorm       bool              // -eta-norm: divide each step by the flow group's mean per-particle gradient norm (Euler only)
+	X0Clip        bool              // -x0-clip: clamp DDIM's implied clean image yhat to [-1, 1] (DDIM only)
+	RefRatio      float64           // the critic's reference ratio rho (train.Config.RefRatio); m_P must be taken at it
 	Spacing       diffusion.Spacing // -spacing uniform|quadratic
 	Noise         float64           // -noise: noise-injection scale nu at t_max, decaying linearly to 0 at t_min
 	Clip          Clip              // -clip none|step|end
@@ -193,18 +197,21 @@ type Options struct {
 	Schedule      diffusion.Schedule
 }
 
-// DefaultOptions returns the defaults measured best so far for a flow over particles of dimension dim
+// DefaultOptions returns the defaults measured best so far for an Euler flow over particles of dimension dim
 // (see docs/sampling.md): T = 50, N_s = 2, step normalisation on, clamping at the end, no noise injection;
 // Exact moves a constant 0.5 per step, Approx a total path of sqrt(dim) spread over the levels by the drop in beta_t.
+// X0Clip is on (it matters only to the DDIM update) and RefRatio 0 (a critic trained against the clean data).
 func DefaultOptions(mode Mode, dim int) Options {
 	s := diffusion.Default()
 	o := Options{
 		Mode:          mode,
+		Update:        Euler,
 		Levels:        50,
 		StepsPerLevel: 2,
 		Eta:           0.5,
 		EtaSchedule:   EtaConstant,
 		EtaNorm:       true,
+		X0Clip:        true,
 		Spacing:       diffusion.Uniform,
 		Clip:          ClipEnd,
 		Particles:     256,
@@ -216,6 +223,18 @@ func DefaultOptions(mode Mode, dim int) Options {
 	if mode == Approx {
 		o.EtaSchedule = EtaBetaDrop
 		o.Eta = math.Sqrt(float64(max(dim, 1)))
+	}
+	return o
+}
+
+// DefaultOptionsFor returns the defaults for a flow with update u: DefaultOptions for Euler; for DDIM the same
+// with Eta = DefaultDDIMEta and the settings DDIM does not use neutral (EtaSchedule constant, EtaNorm off), so that
+// they read as unused in an export's manifest.
+func DefaultOptionsFor(mode Mode, u Update, dim int) Options {
+	o := DefaultOptions(mode, dim)
+	o.Update = u
+	if u == DDIM {
+		o.Eta, o.EtaSchedule, o.EtaNorm = DefaultDDIMEta, EtaConstant, false
 	}
 	return o
 }
@@ -232,6 +251,10 @@ func (o Options) Validate() error {
 	switch {
 	case o.Mode != Exact && o.Mode != Approx:
 		return fmt.Errorf("sample: unknown flow mode %v", o.Mode)
+	case o.Update != Euler && o.Update != DDIM:
+		return fmt.Errorf("sample: unknown update %v", o.Update)
+	case !(o.RefRatio >= 0 && o.RefRatio < 1):
+		return fmt.Errorf("sample: reference ratio = %v, want 0 <= rho < 1", o.RefRatio)
 	case o.Levels < 1 || o.Levels > MaxLevels:
 		return fmt.Errorf("sample: levels = %d, want 1 .. %d", o.Levels, MaxLevels)
 	case o.StepsPerLevel < 1:

@@ -19,18 +19,19 @@ type PreviewOptions struct {
 }
 
 // PreviewDefaults are the flow settings of a training-time preview: the exact flow with 64 particles (one
-// group), otherwise DefaultOptions (50 levels of 2 steps, NFE 100). Fewer levels are cheaper but misleading: on
-// MNIST a 20-level preview still showed noise when the default flow already drew digit shapes.
+// group) and the DefaultUpdate, otherwise DefaultOptionsFor (50 levels of 2 steps, NFE 100). Fewer levels are
+// cheaper but misleading: on MNIST a 20-level preview still showed noise when the default flow already drew digit
+// shapes. Set RefRatio to the critic's.
 func PreviewDefaults(dim int) Options {
-	o := DefaultOptions(Exact, dim)
+	o := DefaultOptionsFor(Exact, DefaultUpdate, dim)
 	o.Particles = 64
 	o.Chunk = 64
 	return o
 }
 
 // Preview runs the trainer's -sample-every flow: a 64-particle flow with critic c, returning N samples. With no
-// Embeddings it first averages the critic's features over the first M images of ds on the flow's level grid (m_P
-// only for the exact flow), which costs M * T feature evaluations.
+// Embeddings it first averages the critic's features over the first M images of ds on the flow's level grid, at
+// the flow's reference ratio Flow.RefRatio (m_P only for the exact flow), which costs M * T feature evaluations.
 func Preview(c Critic, ds data.Dataset, opt PreviewOptions) ([]float32, error) {
 	shape, _, err := checkCritic(c)
 	if err != nil {
@@ -58,7 +59,7 @@ func Preview(c Critic, ds data.Dataset, opt PreviewOptions) ([]float32, error) {
 			m = 256
 		}
 		emb, err = ComputeEmbeddings(c, ds, levels, EmbedOptions{
-			M: m, Batch: o.Chunk, Seed: opt.Seed, Schedule: o.Schedule,
+			M: m, Batch: o.Chunk, Seed: opt.Seed, RefRatio: o.RefRatio, Schedule: o.Schedule,
 			SkipNoised: o.Mode == Exact, Progress: opt.Progress,
 		})
 		if err != nil {

@@ -56,3 +56,32 @@ func TestWritePreview(t *testing.T) {
 		t.Error("N = -1 accepted")
 	}
 }
+
+// TestPreviewRefRatio: a preview for a critic trained with a reference ratio takes m_P at that ratio (it used to
+// be the clean data's, which NewFlow now refuses), with the DefaultUpdate.
+func TestPreviewRefRatio(t *testing.T) {
+	c := newRFF(1, 4, 4, 32, 0.5, 2, 3)
+	d := newCloud(50, 16, 5)
+	o := sample.PreviewDefaults(16)
+	o.Levels, o.Particles = 5, 8
+	if o.Update != sample.DefaultUpdate {
+		t.Errorf("preview update %v, want %v", o.Update, sample.DefaultUpdate)
+	}
+	clean, err := sample.Preview(c, d, sample.PreviewOptions{Flow: o, N: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.RefRatio = 0.5
+	ref, err := sample.Preview(c, d, sample.PreviewOptions{Flow: o, N: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sameFloats(clean, ref) {
+		t.Error("the reference ratio changed nothing")
+	}
+	lv, _ := o.LevelGrid()
+	e, _ := sample.ComputeEmbeddings(c, d, lv, sample.EmbedOptions{SkipNoised: true})
+	if _, err := sample.Preview(c, d, sample.PreviewOptions{Flow: o, Embeddings: e}); err == nil {
+		t.Error("rho 0 embeddings accepted for a rho 0.5 preview")
+	}
+}

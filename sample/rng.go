@@ -9,6 +9,8 @@ const (
 	domainInit   uint64 = 0x1d4e5b0c4a1f3e21 // initial particle noise, id = particle index
 	domainInject uint64 = 0x7a3c9e1b55d20f47 // noise injection, id = index<<32 | level*N_s+step
 	domainEmbed  uint64 = 0x3f61a2d8c90b7e15 // forward noise for m_N, id = image index<<32 | level
+	// domainEmbedRef is the forward noise of m_P at the reference level (RefRatio > 0), id = image index<<32 | level.
+	domainEmbedRef uint64 = 0x5c2b8e07d4a1f963
 )
 
 // splitmix64 is a bijective 64-bit mixer (Steele, Lea, Flood 2014).

@@ -45,13 +45,15 @@ func ReadScores(dir string) ([]SampleScore, error) {
 	return out, err
 }
 
-// previewOptions are the training-time grid's flow settings: the preview defaults on the run's own VP path.
+// previewOptions are the training-time grid's flow settings: the preview defaults (their update is
+// sample.DefaultUpdate) on the run's own VP path, with m_P at the run's reference ratio, as cmd/sample does.
 func previewOptions(c *Config) sample.PreviewOptions {
 	opt := sample.PreviewOptions{N: c.Sample.Particles, Seed: c.Seed}
 	opt.Flow = sample.PreviewDefaults(c.Model.InputSize())
 	opt.Flow.Particles = c.Sample.Particles
 	opt.Flow.Seed = c.Seed
-	opt.Flow.Schedule, opt.Flow.TMin = c.Sched, c.Sched.TMin // as cmd/sample does
+	opt.Flow.Schedule, opt.Flow.TMin = c.Sched, c.Sched.TMin
+	opt.Flow.RefRatio = c.RefRatio
 	return opt
 }
 

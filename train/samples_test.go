@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/dmmd/dmmd/sample"
 )
 
 // TestSampleGridsAndScores: -sample-every writes a grid and a score line at its steps; a resumed run drops the
@@ -145,9 +147,10 @@ func TestTrimLog(t *testing.T) {
 
 func TestPreviewOptionsFollowTheRun(t *testing.T) {
 	c := tinyConfig(t, 5)
-	c.Sched.TMin, c.Sched.BetaMax, c.Sample.Particles, c.Seed = 0.01, 12, 16, 9
+	c.Sched.TMin, c.Sched.BetaMax, c.Sample.Particles, c.Seed, c.RefRatio = 0.01, 12, 16, 9, 0.5
 	o := previewOptions(&c)
-	if o.Flow.Schedule != c.Sched || o.Flow.TMin != 0.01 || o.Flow.Particles != 16 || o.N != 16 || o.Flow.Seed != 9 {
-		t.Fatalf("preview options %+v do not follow the run's schedule, t_min, grid size and seed", o)
+	if o.Flow.Schedule != c.Sched || o.Flow.TMin != 0.01 || o.Flow.Particles != 16 || o.N != 16 || o.Flow.Seed != 9 ||
+		o.Flow.RefRatio != 0.5 || o.Flow.Update != sample.DefaultUpdate {
+		t.Fatalf("preview options %+v do not follow the run's schedule, t_min, grid size, seed and reference ratio", o)
 	}
 }

@@ -75,6 +75,9 @@ func sampleMain(ctx context.Context, f *flags, set map[string]bool, stderr io.Wr
 	if f.score < 0 || f.score == 1 || (f.score > 0 && f.grid == "") {
 		return usagef("-score %d: give 0 (off) or at least 2 images, with -grid", f.score)
 	}
+	if err := checkUpdateFlags(f, set); err != nil {
+		return err
+	}
 	f.gridN = f.n
 	if !set["n"] {
 		f.gridN = 64
@@ -101,6 +104,10 @@ func sampleMain(ctx context.Context, f *flags, set map[string]bool, stderr io.Wr
 	if err != nil {
 		return err
 	}
+	if opt.RefRatio != 0 {
+		fmt.Fprintf(stderr, "sample: the critic was trained with -ref-ratio %v: m_P is the mean feature of the data "+
+			"noised to %v t_k\n", opt.RefRatio, opt.RefRatio)
+	}
 	// Everything that can be checked before the expensive work is checked first.
 	if err := opt.ValidateFor(modelShape(tcfg), tcfg.Model.FeatureDim); err != nil {
 		return usageError{err}
@@ -122,7 +129,7 @@ func sampleMain(ctx context.Context, f *flags, set map[string]bool, stderr io.Wr
 		return usageError{err}
 	}
 	esrc := sample.EmbeddingsSource{Step: step, Checkpoint: ckptID}
-	emb, err := embeddings(f, src, esrc, critic, filepath.Dir(file.Path()), levels, opt.Mode, stderr)
+	emb, err := embeddings(f, src, esrc, critic, filepath.Dir(file.Path()), levels, opt, stderr)
 	if err != nil {
 		return err
 	}
@@ -130,8 +137,8 @@ func sampleMain(ctx context.Context, f *flags, set map[string]bool, stderr io.Wr
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "sample: %s flow, %d levels x %d steps = NFE %d, %d particles per group\n",
-		opt.Mode, opt.Levels, opt.StepsPerLevel, flow.NFE(), opt.Particles)
+	fmt.Fprintf(stderr, "sample: %s flow, %s update, %d levels x %d steps = NFE %d, %d particles per group\n",
+		opt.Mode, opt.Update, opt.Levels, opt.StepsPerLevel, flow.NFE(), opt.Particles)
 	if f.grid != "" {
 		x, err := flow.Sample(f.gridN)
 		if err != nil {
@@ -236,24 +243,36 @@ func printScore(f *flags, src *dataSource, x []float32, stderr io.Writer) error 
 	return nil
 }
 
-// embeddings loads the mean embeddings stored next to the checkpoint for this level grid, checkpoint and data, or
-// computes them from the data and stores them. A stored file is used only when everything it records matches.
+// embeddings loads the mean embeddings stored next to the checkpoint for this level grid, reference ratio,
+// checkpoint and data, or computes them from the data and stores them. A stored file is used only when everything it
+// records matches. A stored file of an older dmmd lacks the data's mean square, which the ddim update needs: it is
+// computed from the data (no network pass) and added to the file.
 func embeddings(f *flags, src *dataSource, esrc sample.EmbeddingsSource, critic *model.Critic, dir string,
-	levels []float64, mode sample.Mode, stderr io.Writer) (*sample.Embeddings, error) {
+	levels []float64, opt sample.Options, stderr io.Writer) (*sample.Embeddings, error) {
 	id, err := src.identity()
 	if err != nil {
 		return nil, fmt.Errorf("sample: the mean embeddings need the data (give -data, and -dataset if it differs): %w", err)
 	}
 	esrc.Data = id
-	path := sample.EmbeddingsPath(dir, levels, f.embedN, f.embedSeed, esrc)
+	rho := opt.RefRatio
+	path := sample.EmbeddingsPath(dir, levels, f.embedN, f.embedSeed, rho, esrc)
 	store := true
 	if emb, got, err := sample.LoadEmbeddings(path); err == nil {
 		switch d := got.Diff(esrc); {
 		case d != "":
 			fmt.Fprintf(stderr, "sample: not using %s: it was computed from %s; recomputing (and not replacing it)\n", path, d)
 			store = false
-		case emb.Seed == f.embedSeed && slices.Equal(emb.Levels, levels) && (mode == sample.Exact || emb.HasNoised()):
+		case emb.RefRatio != rho:
+			fmt.Fprintf(stderr, "sample: not using %s: it was computed at the reference ratio %v, not %v; recomputing "+
+				"(and not replacing it)\n", path, emb.RefRatio, rho)
+			store = false
+		case emb.Seed == f.embedSeed && slices.Equal(emb.Levels, levels) && (opt.Mode == sample.Exact || emb.HasNoised()):
 			fmt.Fprintf(stderr, "sample: using stored embeddings %s (%d images)\n", filepath.Base(path), emb.M)
+			if opt.Update == sample.DDIM && emb.MeanSq == 0 {
+				if err := addMeanSquare(src, emb, path, esrc, stderr); err != nil {
+					return nil, err
+				}
+			}
 			return emb, nil
 		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
@@ -266,7 +285,7 @@ func embeddings(f *flags, src *dataSource, esrc sample.EmbeddingsSource, critic 
 	}
 	fmt.Fprintf(stderr, "sample: computing mean embeddings over %d images at %d levels\n", min(f.embedN, ds.Len()), len(levels))
 	emb, err := sample.ComputeEmbeddings(critic, ds, levels, sample.EmbedOptions{M: f.embedN, Batch: critic.Chunk(),
-		Seed: f.embedSeed, Schedule: src.run.Sched, SkipNoised: mode == sample.Exact, Progress: stderr})
+		Seed: f.embedSeed, RefRatio: rho, Schedule: src.run.Sched, SkipNoised: opt.Mode == sample.Exact, Progress: stderr})
 	if err != nil {
 		return nil, err
 	}
@@ -279,6 +298,27 @@ func embeddings(f *flags, src *dataSource, esrc sample.EmbeddingsSource, critic 
 		fmt.Fprintf(stderr, "sample: stored %s\n", path)
 	}
 	return emb, nil
+}
+
+// addMeanSquare sets the data's mean square of stored embeddings that lack it (an older dmmd's) from the same
+// images, and rewrites the file with it (the same m_P and m_N, atomically), so that the next run need not read the
+// data.
+func addMeanSquare(src *dataSource, emb *sample.Embeddings, path string, esrc sample.EmbeddingsSource, stderr io.Writer) error {
+	ds, err := src.open()
+	if err != nil {
+		return fmt.Errorf("sample: the stored embeddings %s do not record the data's mean square (an older dmmd "+
+			"wrote them), which -update ddim needs, and the data cannot be read to compute it (give -data): %w",
+			filepath.Base(path), err)
+	}
+	if emb.MeanSq, err = sample.MeanSquare(ds, emb.M); err != nil {
+		return err
+	}
+	if err := sample.SaveEmbeddings(path, emb, esrc); err != nil {
+		fmt.Fprintf(stderr, "sample: warning: could not add the data's mean square to %s: %v\n", path, err)
+	} else {
+		fmt.Fprintf(stderr, "sample: added the data's mean square (%.4g, over %d images) to %s\n", emb.MeanSq, emb.M, filepath.Base(path))
+	}
+	return nil
 }
 
 func exportReal(ctx context.Context, f *flags, set map[string]bool, stderr io.Writer) error {

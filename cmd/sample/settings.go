@@ -26,8 +26,9 @@ type flags struct {
 }
 
 // flowDefaults are the flow's defaults for 3x32x32 images, the ones -h shows; a run's own come from
-// sample.DefaultOptions for its flow mode and image size, with its VP schedule and t_min (flowOptions).
-var flowDefaults = sample.DefaultOptions(sample.Exact, 3*32*32)
+// sample.DefaultOptionsFor its flow mode, update and image size, with its VP schedule, t_min and reference ratio
+// (flowOptions).
+var flowDefaults = sample.DefaultOptionsFor(sample.Exact, sample.DefaultUpdate, 3*32*32)
 
 // settings is the one place the sampler's flags are declared (their defaults, help and parsing); -h and README.md's
 // table of sampler flags come from it.
@@ -38,15 +39,20 @@ var settings = setting.Table[flags]{
 	// The flow (sample.Options).
 	setting.Var("flow", func(f *flags) *sample.Mode { return &f.opt.Mode }, flowDefaults.Mode,
 		"exact (interacting particles, leave-one-out mean) or approx (independent; m_Q = noised-data mean)"),
+	setting.Var("update", func(f *flags) *sample.Update { return &f.opt.Update }, flowDefaults.Update,
+		"euler (Z += eta grad f) or ddim (VP-consistent step along the witness direction, its length from the schedule; "+
+			"made for -ref-ratio critics); ddim: -eta default 1, -eta-norm and -eta-schedule do not apply"),
 	setting.Var("levels", func(f *flags) *int { return &f.opt.Levels }, flowDefaults.Levels, "T: number of noise levels"),
 	setting.Var("steps-per-level", func(f *flags) *int { return &f.opt.StepsPerLevel }, flowDefaults.StepsPerLevel,
 		"N_s: flow steps per level (NFE = T x N_s)"),
 	setting.Var("eta", func(f *flags) *float64 { return &f.opt.Eta }, flowDefaults.Eta,
-		"step size (constant, variance) or total path length (beta-drop); approx default: sqrt(dim)"),
+		"step size (constant, variance), total path length (beta-drop) or ddim's step-length multiplier; approx default: sqrt(dim); ddim default: 1"),
 	setting.Var("eta-schedule", func(f *flags) *sample.EtaSchedule { return &f.opt.EtaSchedule }, flowDefaults.EtaSchedule,
 		"constant, beta-drop (spread in proportion to the drop in beta_t) or variance (eta*beta_t^2); approx default: beta-drop"),
 	setting.Var("eta-norm", func(f *flags) *bool { return &f.opt.EtaNorm }, flowDefaults.EtaNorm,
 		"divide each step by the flow group's mean per-particle gradient norm"),
+	setting.Var("x0-clip", func(f *flags) *bool { return &f.opt.X0Clip }, flowDefaults.X0Clip,
+		"ddim: clamp each sub-step's implied clean image to [-1, 1]"),
 	setting.Var("spacing", func(f *flags) *diffusion.Spacing { return &f.opt.Spacing }, flowDefaults.Spacing,
 		"level spacing: uniform or quadratic"),
 	setting.Var("noise", func(f *flags) *float64 { return &f.opt.Noise }, flowDefaults.Noise,
@@ -64,7 +70,7 @@ var settings = setting.Table[flags]{
 	setting.Var("embed-n", func(f *flags) *int { return &f.embedN }, 5000,
 		"training images averaged for the mean embeddings m_P (and m_N)"),
 	setting.Var("embed-seed", func(f *flags) *uint64 { return &f.embedSeed }, 0,
-		"seed of the forward noise for m_N (approximate flow)"),
+		"seed of the forward noise for m_N (approximate flow) and, for a -ref-ratio checkpoint, m_P"),
 
 	// What to write.
 	setting.Var("grid", func(f *flags) *string { return &f.grid }, "",
@@ -123,11 +129,27 @@ func newFlagSet(stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// flowOptions starts from the defaults for the flow mode and image size, with the run's VP schedule and t_min,
-// and applies the flags that were given.
+// checkUpdateFlags refuses flags given for the other update: -eta-norm and -eta-schedule with ddim, -x0-clip with
+// euler (they would change nothing).
+func checkUpdateFlags(f *flags, set map[string]bool) error {
+	switch {
+	case f.opt.Update == sample.DDIM && (set["eta-norm"] || set["eta-schedule"]):
+		return usagef("-eta-norm and -eta-schedule do not apply to -update ddim (its step length comes from the " +
+			"schedule; -eta scales it)")
+	case f.opt.Update == sample.Euler && set["x0-clip"]:
+		return usagef("-x0-clip applies to -update ddim only")
+	}
+	return nil
+}
+
+// flowOptions starts from the defaults for the flow mode, update and image size, with the run's VP schedule, t_min
+// and reference ratio, and applies the flags that were given.
 func flowOptions(f *flags, set map[string]bool, dim int, run *train.Config) (sample.Options, error) {
-	base := flags{opt: sample.DefaultOptions(f.opt.Mode, dim)}
-	base.opt.Schedule, base.opt.TMin = run.Sched, run.Sched.TMin
+	if err := checkUpdateFlags(f, set); err != nil {
+		return sample.Options{}, err
+	}
+	base := flags{opt: sample.DefaultOptionsFor(f.opt.Mode, f.opt.Update, dim)}
+	base.opt.Schedule, base.opt.TMin, base.opt.RefRatio = run.Sched, run.Sched.TMin, run.RefRatio
 	if err := settings.Copy(&base, f, set); err != nil {
 		return sample.Options{}, usageError{err}
 	}

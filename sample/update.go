@@ -1,0 +1,145 @@
+package sample
+
+import (
+	"fmt"
+	"math"
+	"strings"
+)
+
+// Update is how a flow step moves the particles along the witness gradient.
+type Update int
+
+const (
+	// Euler is the paper's plain gradient step, z <- z + eta_k g, with eta_k from Eta and EtaSchedule and, with
+	// EtaNorm, divided by the flow group's mean per-particle gradient norm.
+	Euler Update = iota
+	// DDIM is the VP-consistent witness-direction step (research note, issue 10), made for critics trained against
+	// a reference level (train.Config.RefRatio), though it works for rho = 0 too. It uses only the direction of
+	// the witness gradient and takes the step's length from the VP schedule; see the package documentation for the
+	// formula. Eta scales the length (1 by default, DefaultOptionsFor); EtaSchedule and EtaNorm do not apply.
+	DDIM
+)
+
+// DefaultUpdate is the update of DefaultOptionsFor's callers that take the default: cmd/sample's -update and the
+// trainer's preview grids (PreviewDefaults). DefaultOptions itself always gives Euler.
+const DefaultUpdate = Euler
+
+// DefaultDDIMEta is Eta for the DDIM update: the step length is the schedule's expected distance to the reference
+// point, unscaled.
+const DefaultDDIMEta = 1.0
+
+// String returns the flag spelling of u.
+func (u Update) String() string {
+	switch u {
+	case Euler:
+		return "euler"
+	case DDIM:
+		return "ddim"
+	}
+	return fmt.Sprintf("Update(%d)", int(u))
+}
+
+// ParseUpdate parses "euler" or "ddim".
+func ParseUpdate(s string) (Update, error) {
+	switch strings.ToLower(s) {
+	case "euler":
+		return Euler, nil
+	case "ddim":
+		return DDIM, nil
+	}
+	return 0, fmt.Errorf("sample: unknown update %q (want euler or ddim)", s)
+}
+
+// MarshalText writes the flag spelling of u.
+func (u Update) MarshalText() ([]byte, error) {
+	if _, err := ParseUpdate(u.String()); err != nil {
+		return nil, err
+	}
+	return []byte(u.String()), nil
+}
+
+// UnmarshalText reads any spelling ParseUpdate accepts.
+func (u *Update) UnmarshalText(b []byte) error {
+	v, err := ParseUpdate(string(b))
+	if err != nil {
+		return err
+	}
+	*u = v
+	return nil
+}
+
+// ddimSpan returns the ends a > b of DDIM sub-step s at level k: [t_{k+1}, t_k] (t_{T+1} = 0 after the last level)
+// cut into N_s equal pieces, the last piece ending exactly at t_{k+1}.
+func (f *Flow) ddimSpan(k, s int) (a, b float64) {
+	tk, next := f.levels[k], 0.0
+	if k+1 < len(f.levels) {
+		next = f.levels[k+1]
+	}
+	ns := float64(f.opt.StepsPerLevel)
+	a, b = tk+(next-tk)*float64(s)/ns, next
+	if s+1 < f.opt.StepsPerLevel {
+		b = tk + (next-tk)*float64(s+1)/ns
+	}
+	return a, b
+}
+
+// pathAt returns (alpha_t, beta_t) on the flow's VP path, with (1, 0) at t = 0 (the clean data).
+func (f *Flow) pathAt(t float64) (alpha, beta float64) {
+	if t == 0 {
+		return 1, 0
+	}
+	return f.opt.Schedule.AlphaBeta(t)
+}
+
+// ddimCoef are the coefficients of one DDIM sub-step from level a to level b, shared by every particle.
+type ddimCoef struct {
+	aa, ba float64 // alpha_a, beta_a
+	ab, bb float64 // alpha_b, beta_b
+	cu, cd float64 // yhat = cu u + cd d
+	length float64 // L
+}
+
+// ddimCoefs computes the sub-step's coefficients: with r = rho a,
+// L = Eta sqrt(D ((alpha_r - alpha_a)^2 MeanSq + (beta_r - beta_a)^2)),
+// det = alpha_a (beta_r - beta_a) - beta_a (alpha_r - alpha_a), and
+// yhat = ((beta_r - beta_a) u - beta_a L d) / det.
+func (f *Flow) ddimCoefs(a, b float64) ddimCoef {
+	var c ddimCoef
+	c.aa, c.ba = f.pathAt(a)
+	c.ab, c.bb = f.pathAt(b)
+	ar, br := f.pathAt(f.opt.RefRatio * a)
+	da, db := ar-c.aa, br-c.ba
+	c.length = f.opt.Eta * math.Sqrt(float64(f.dim)*(da*da*f.meanSq+db*db))
+	// alpha_a (beta_r - beta_a) - beta_a (alpha_r - alpha_a), its alpha_a beta_a terms cancelled: exactly -beta_a
+	// for r = 0, and then cu = 1 and cd = L exactly (yhat = u + L d).
+	det := c.aa*br - c.ba*ar
+	c.cu, c.cd = db/det, -c.ba/det*c.length
+	return c
+}
+
+// ddimStep moves every particle of the group by one DDIM sub-step (s of level k), with the gradients in f.g and
+// their norms in f.norms: d = g/||g||, yhat = cu u + cd d (clamped to [-1, 1] with X0Clip),
+// epshat = (u - alpha_a yhat)/beta_a, u <- alpha_b yhat + beta_b epshat. A particle whose gradient is exactly 0 has
+// no direction: it takes d = 0 and no X0Clip, so it is only rescaled, u <- (alpha_b cu + beta_b (1 - alpha_a cu)/beta_a) u.
+func (f *Flow) ddimStep(k, s int) {
+	c := f.ddimCoefs(f.ddimSpan(k, s))
+	dim := f.dim
+	for i, norm := range f.norms {
+		zi, gi := f.z[i*dim:(i+1)*dim], f.g[i*dim:(i+1)*dim]
+		inv, clip := 0.0, f.opt.X0Clip
+		if norm > 0 {
+			inv = 1 / norm
+		} else {
+			clip = false
+		}
+		for j, v := range zi {
+			u := float64(v)
+			y := c.cu*u + c.cd*float64(gi[j])*inv
+			if clip {
+				y = max(-1, min(1, y))
+			}
+			eps := (u - c.aa*y) / c.ba
+			zi[j] = float32(c.ab*y + c.bb*eps)
+		}
+	}
+}
