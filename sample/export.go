@@ -111,7 +111,7 @@ func openExportDir(dir string, n int, shape data.Shape, own func(i int) bool) (*
 			foreign = append(foreign, name)
 			continue
 		}
-		if name == ManifestName || manifestTmp.MatchString(name) {
+		if name == ManifestName || isManifestTemp(name) {
 			continue
 		}
 		if i, ok := parseFileName(name); ok {
@@ -123,8 +123,8 @@ func openExportDir(dir string, n int, shape data.Shape, own func(i int) bool) (*
 			}
 			continue
 		}
-		if m := tmpPattern.FindStringSubmatch(name); m != nil {
-			if i, err := strconv.Atoi(m[1]); err == nil && i < n && own(i) {
+		if i, ok := tempImage(name); ok {
+			if i < n && own(i) {
 				if err := os.Remove(filepath.Join(dir, name)); err != nil && !os.IsNotExist(err) {
 					return nil, fmt.Errorf("sample: removing stale temporary file: %w", err)
 				}

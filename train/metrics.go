@@ -12,7 +12,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/dmmd/dmmd/checkpoints"
+	"github.com/dmmd/dmmd/internal/atomicfile"
 )
 
 // MetricsName is the per-step log in the run directory: one JSON object per line.
@@ -187,9 +187,9 @@ func ReadMetrics(dir string) ([]Record, error) {
 	return out, err
 }
 
-// writeFileAtomic replaces path with b (see checkpoints.WriteFileAtomic).
+// writeFileAtomic replaces path with b crash-safely (atomicfile.Write).
 func writeFileAtomic(path string, b []byte) error {
-	if err := checkpoints.WriteFileAtomic(path, func(w io.Writer) error {
+	if err := atomicfile.Write(path, func(w io.Writer) error {
 		_, err := w.Write(b)
 		return err
 	}); err != nil {

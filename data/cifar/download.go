@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/dmmd/dmmd/internal/atomicfile"
 	pbar "github.com/dmmd/dmmd/internal/progress"
 )
 
@@ -21,9 +21,9 @@ const (
 )
 
 // Download fetches url (OfficialURL if empty) to dst. It writes to a
-// temporary file in dst's folder, showing a progress bar on progress (if not
-// nil), checks the MD5 against sum (OfficialMD5 if empty), and only then
-// renames the file to dst. On any failure, the temporary file is deleted and
+// temporary file in dst's folder (atomicfile.Write), showing a progress bar on
+// progress (if not nil), checks the MD5 against sum (OfficialMD5 if empty), and
+// only then renames the file to dst. On any failure, the temporary file is deleted and
 // dst is left as it was.
 func Download(url, sum, dst string, progress io.Writer) (err error) {
 	if url == "" {
@@ -40,47 +40,28 @@ func Download(url, sum, dst string, progress io.Writer) (err error) {
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("cifar: download %s: HTTP status %s", url, resp.Status)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".*.part")
-	if err != nil {
-		return fmt.Errorf("cifar: download: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+	err = atomicfile.Write(dst, func(tmp io.Writer) error {
+		h := md5.New()
+		if progress != nil && resp.ContentLength < 0 {
+			fmt.Fprintf(progress, "cifar: downloading %s (size unknown)\n", url)
 		}
-	}()
-
-	h := md5.New()
-	w := io.MultiWriter(tmp, h)
-	if progress != nil && resp.ContentLength < 0 {
-		fmt.Fprintf(progress, "cifar: downloading %s (size unknown)\n", url)
-	}
-	bar := pbar.New(progress, resp.ContentLength, pbar.Options{Desc: "cifar: downloading " + filepath.Base(dst), Bytes: true})
-	defer bar.Finish()
-	w = io.MultiWriter(w, bar)
-	n, err := io.Copy(w, resp.Body)
-	if err == nil && resp.ContentLength >= 0 && n != resp.ContentLength {
-		err = fmt.Errorf("got %d of %d bytes", n, resp.ContentLength)
-	}
+		bar := pbar.New(progress, resp.ContentLength, pbar.Options{Desc: "cifar: downloading " + filepath.Base(dst), Bytes: true})
+		defer bar.Finish()
+		n, err := io.Copy(io.MultiWriter(tmp, h, bar), resp.Body)
+		if err == nil && resp.ContentLength >= 0 && n != resp.ContentLength {
+			err = fmt.Errorf("got %d of %d bytes", n, resp.ContentLength)
+		}
+		if err != nil {
+			return fmt.Errorf("%w (deleted the partial file)", err)
+		}
+		if got := hex.EncodeToString(h.Sum(nil)); got != strings.ToLower(sum) {
+			return fmt.Errorf("MD5 %s does not match the published %s; deleted the downloaded file", got, sum)
+		}
+		bar.Finish()
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("cifar: download %s: %w (deleted the partial file)", url, err)
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != strings.ToLower(sum) {
-		return fmt.Errorf("cifar: download %s: MD5 %s does not match the published %s; deleted the downloaded file", url, got, sum)
-	}
-	bar.Finish()
-	if err := tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("cifar: download: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("cifar: download: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("cifar: download: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
-		return fmt.Errorf("cifar: download: %w", err)
+		return fmt.Errorf("cifar: download %s: %w", url, err)
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 
 	"github.com/dmmd/dmmd/data"
+	"github.com/dmmd/dmmd/internal/atomicfile"
 )
 
 // Ext is the file name extension of cache files.
@@ -67,9 +68,9 @@ func read(r io.Reader, size int64, check func(Header) error) (*data.U8, error) {
 	return data.NewU8(h.Shape, pix, nil)
 }
 
-// Write stores h and pix (h.Count images) at path atomically: it writes a
-// temporary file in the same folder, syncs it to disk and renames it, so a
-// crash never leaves a partial file under the final name. It creates the
+// Write stores h and pix (h.Count images) at path atomically (atomicfile.Write:
+// a temporary file in the same folder, synced, renamed, the folder synced), so
+// a crash never leaves a partial file under the final name. It creates the
 // folder if needed, and refuses a folder without any write permission bit.
 func Write(path string, h Header, pix []uint8) (err error) {
 	if err := h.validate(); err != nil {
@@ -87,39 +88,11 @@ func Write(path string, h Header, pix []uint8) (err error) {
 	if st, err := os.Stat(dir); err == nil && st.Mode().Perm()&0o222 == 0 {
 		return fmt.Errorf("%s: folder is read-only (mode %v)", dir, st.Mode().Perm())
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	w := bufio.NewWriterSize(f, 1<<20)
-	encode(w, h, pix)
-	if err := w.Flush(); err != nil {
-		return err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	if d, err := os.Open(dir); err == nil { // persist the rename; best effort
-		d.Sync()
-		d.Close()
-	}
-	return nil
+	return atomicfile.Write(path, func(w io.Writer) error {
+		bw := bufio.NewWriter(w)
+		encode(bw, h, pix)
+		return bw.Flush()
+	})
 }
 
 // encode writes a complete cache file to w. Errors are left to w (a
