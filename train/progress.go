@@ -5,36 +5,27 @@ import (
 	"io"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
-
+	"github.com/dmmd/dmmd/internal/progress"
 	"github.com/dmmd/dmmd/model"
 )
 
-// reporter shows training progress: a live bar on a terminal, plain lines otherwise (CI logs).
+// reporter shows training progress: a live bar on a terminal (internal/progress), plain lines every -log-every
+// steps otherwise (CI logs).
 type reporter struct {
-	w        io.Writer
-	bar      *progressbar.ProgressBar
-	every    int
-	total    int64
-	start    time.Time
-	startAt  int64 // step the reporter started at (the resumed step)
-	lastLine time.Time
+	w       io.Writer
+	bar     *progress.Bar // nil: plain lines
+	every   int
+	total   int64
+	start   time.Time
+	startAt int64 // step the reporter started at (the resumed step)
 }
 
 func newReporter(w io.Writer, terminal bool, startStep, total int64, every int) *reporter {
 	r := &reporter{w: w, every: every, total: total, start: time.Now(), startAt: startStep}
 	if terminal && w != nil {
-		r.bar = progressbar.NewOptions64(total,
-			progressbar.OptionSetWriter(w),
-			progressbar.OptionShowCount(),
-			progressbar.OptionShowIts(),
-			progressbar.OptionSetItsString("steps"),
-			progressbar.OptionSetPredictTime(true),
-			progressbar.OptionThrottle(200*time.Millisecond),
-			progressbar.OptionSetWidth(20),
-			progressbar.OptionFullWidth(),
-		)
-		r.bar.Set64(startStep)
+		live := true
+		r.bar = progress.New(w, total, progress.Options{Unit: "steps", Live: &live})
+		r.bar.Set(startStep)
 	}
 	return r
 }
@@ -54,13 +45,13 @@ func (r *reporter) step(step int64, st model.Stats) {
 	if r.w == nil {
 		return
 	}
-	sps, eta := r.rate(step)
 	if r.bar != nil {
 		r.bar.Describe(fmt.Sprintf("loss %.4g mmd2 %.3g pen %.3g", st.Loss, st.MMD2, st.GradPenalty))
-		r.bar.Set64(step)
+		r.bar.Set(step)
 		return
 	}
 	if step%int64(r.every) == 0 || step == r.total {
+		sps, eta := r.rate(step)
 		fmt.Fprintf(r.w, "step %d/%d  loss %.5g  mmd2 %.4g  l2 %.4g  pen %.4g  |grad| %.4g  %.3g steps/s  ETA %s\n",
 			step, r.total, st.Loss, st.MMD2, st.L2, st.GradPenalty, st.GradNorm, sps, eta.Round(time.Second))
 	}
@@ -72,16 +63,11 @@ func (r *reporter) println(format string, args ...any) {
 		return
 	}
 	if r.bar != nil {
-		r.bar.Clear()
+		r.bar.Printf(format, args...)
+		return
 	}
 	fmt.Fprintf(r.w, format+"\n", args...)
 }
 
 // finish ends the bar's line; calling it again does nothing.
-func (r *reporter) finish() {
-	if r.bar != nil {
-		r.bar.Finish()
-		fmt.Fprintln(r.w)
-		r.bar = nil
-	}
-}
+func (r *reporter) finish() { r.bar.Finish() }

@@ -81,6 +81,11 @@ func (b *Bar) Add(n int64) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.add(n)
+}
+
+// add counts n > 0 more units; b.mu is held.
+func (b *Bar) add(n int64) {
 	if b.done {
 		return
 	}
@@ -93,6 +98,51 @@ func (b *Bar) Add(n int64) {
 		b.last = now
 		b.line(now, false)
 	}
+}
+
+// Set moves the count to n (a resumed job starts at its done count; a job that reports its position rather than
+// increments). It is safe for concurrent use.
+func (b *Bar) Set(n int64) {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch {
+	case n > b.n:
+		b.add(n - b.n)
+	case n < b.n && !b.done:
+		b.n = n
+		if b.live != nil {
+			_ = b.live.Set64(n)
+		}
+	}
+}
+
+// Describe replaces the live bar's description (the plain lines keep Options.Desc).
+func (b *Bar) Describe(desc string) {
+	if b == nil || b.live == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.done {
+		b.live.Describe(desc)
+	}
+}
+
+// Printf prints a message on its own line on the bar's writer without tearing the live bar (which redraws on the
+// next update).
+func (b *Bar) Printf(format string, args ...any) {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.live != nil && !b.done {
+		_ = b.live.Clear()
+	}
+	fmt.Fprintf(b.w, format+"\n", args...)
 }
 
 // Write counts len(p) bytes, so a Bar can sit in an io.MultiWriter.

@@ -94,3 +94,58 @@ func TestConcurrentAddAndLive(t *testing.T) {
 		}
 	}
 }
+
+func TestSetDescribePrintf(t *testing.T) {
+	live := false
+	tests := []struct {
+		name string
+		live *bool
+		sets []int64
+		want []string // substrings, one per line, in order
+	}{
+		{"plain: Set counts forward", &live, []int64{3, 7}, []string{"note 7", "x: 7/10 steps in "}},
+		{"plain: Set back", &live, []int64{7, 2}, []string{"note 2", "x: 2/10 steps in "}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			b := New(&buf, 10, Options{Desc: "x", Unit: "steps", Every: time.Hour, Live: tc.live})
+			for _, n := range tc.sets {
+				b.Set(n)
+			}
+			b.Describe("ignored without a live bar")
+			b.Printf("note %d", tc.sets[len(tc.sets)-1])
+			b.Finish()
+			lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+			if len(lines) != len(tc.want) {
+				t.Fatalf("got %q, want %d lines", buf.String(), len(tc.want))
+			}
+			for i, want := range tc.want {
+				if !strings.Contains(lines[i], want) {
+					t.Errorf("line %d = %q, want it to contain %q", i, lines[i], want)
+				}
+			}
+		})
+	}
+	var nilBar *Bar // silent
+	nilBar.Set(3)
+	nilBar.Describe("x")
+	nilBar.Printf("x")
+}
+
+// A live bar keeps the messages printed through it and ends its line on Finish, complete or not.
+func TestLivePrintf(t *testing.T) {
+	live := true
+	for _, upto := range []int64{4, 10} {
+		var buf bytes.Buffer
+		b := New(&buf, 10, Options{Unit: "steps", Live: &live})
+		b.Set(2)
+		b.Describe("loss 1")
+		b.Printf("step %d: saved", 2)
+		b.Set(upto)
+		b.Finish()
+		if out := buf.String(); !strings.Contains(out, "step 2: saved\n") || !strings.HasSuffix(out, "\n") {
+			t.Errorf("upto %d: output %q", upto, out)
+		}
+	}
+}
