@@ -25,8 +25,8 @@
 // Every file is written to a temporary file in the same directory, fsynced, renamed into place and the
 // directory fsynced, so a crash leaves either the old or the new file, never a torn one. [Run.Save] writes the
 // checkpoint first and moves the latest pointer second: the pointer is the commit point. [Run.Latest] loads and
-// verifies the checkpoint to resume from, [Run.Keep] prunes old ones. Tensor names are the trainer's choice;
-// [File.CheckShapes] compares a file against the names and shapes a configuration implies.
+// verifies the checkpoint to resume from, [Run.Keep] prunes old ones. The tensor names and the other files of a
+// run are package rundir's; [File.CheckShapes] compares a file against the names and shapes a configuration implies.
 //
 // One process writes to a run directory at a time.
 package checkpoints

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/dmmd/dmmd/checkpoints"
+	"github.com/dmmd/dmmd/rundir"
 )
 
 // Metadata keys of a stored embeddings file.
@@ -48,17 +49,17 @@ func (s EmbeddingsSource) Diff(want EmbeddingsSource) string {
 }
 
 // EmbeddingsPath names the file that stores the embeddings of src for this level grid, image count, noise seed and
-// reference ratio: embeddings-<step>-<key>.safetensors in dir (the checkpoint's folder), the key a hash of
-// everything else. Different grids, counts, seeds, reference ratios, checkpoints or data get different files, so a
-// stored set is never overwritten by another. (A reference ratio of 0 keys as files written before it existed did,
-// so that their embeddings, which are those of rho = 0, are still found.)
+// reference ratio: embeddings-<step>-<key>.safetensors (rundir.EmbeddingsName) in dir (the checkpoint's folder),
+// the key a hash of everything else. Different grids, counts, seeds, reference ratios, checkpoints or data get
+// different files, so a stored set is never overwritten by another. (A reference ratio of 0 keys as files written
+// before it existed did, so that their embeddings, which are those of rho = 0, are still found.)
 func EmbeddingsPath(dir string, levels []float64, m int, seed uint64, refRatio float64, src EmbeddingsSource) string {
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%v|%d|%d|%q|%q", levels, m, seed, src.Checkpoint, src.Data)
 	if refRatio != 0 {
 		fmt.Fprintf(h, "|ref_ratio=%s", fmtFloat(refRatio))
 	}
-	return filepath.Join(dir, fmt.Sprintf("embeddings-%09d-%016x.safetensors", src.Step, h.Sum64()))
+	return filepath.Join(dir, rundir.EmbeddingsName(src.Step, h.Sum64()))
 }
 
 // SaveEmbeddings writes e atomically to path as a safetensors file: float64 tensors "m_p" and, when computed,

@@ -14,6 +14,7 @@ import (
 	"github.com/dmmd/dmmd/data/datasets"
 	"github.com/dmmd/dmmd/diffusion"
 	"github.com/dmmd/dmmd/model"
+	"github.com/dmmd/dmmd/rundir"
 )
 
 // Config is the fully resolved configuration of a training run. It is stored in the run directory's config.json
@@ -73,11 +74,7 @@ type SampleSettings struct {
 }
 
 // DataFingerprint identifies a dataset's contents, so a run can resume from a moved copy but not from other data.
-type DataFingerprint struct {
-	Count int    `json:"count"`
-	Shape string `json:"shape"`
-	Hash  string `json:"fnv64a"`
-}
+type DataFingerprint = rundir.Fingerprint
 
 // Change records a setting changed when a run was resumed.
 type Change struct {

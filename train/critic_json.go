@@ -4,14 +4,16 @@ import (
 	"encoding/json"
 	"math"
 	"path/filepath"
+
+	"github.com/dmmd/dmmd/rundir"
 )
 
 // DiagnosticsName is the run directory's log of critic diagnostics: one CriticDiag per checkpoint, one JSON
 // object per line.
-const DiagnosticsName = "diagnostics.jsonl"
+const DiagnosticsName = rundir.DiagnosticsName
 
 // DiagChartName is the chart of the critic diagnostics over training, redrawn at every checkpoint.
-const DiagChartName = "diagnostics.png"
+const DiagChartName = rundir.DiagChartName
 
 // ReadDiagnostics reads a run's diagnostics.jsonl (nil if there is none; a torn last line is skipped).
 func ReadDiagnostics(dir string) ([]CriticDiag, error) {

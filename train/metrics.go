@@ -13,10 +13,11 @@ import (
 	"path/filepath"
 
 	"github.com/dmmd/dmmd/internal/atomicfile"
+	"github.com/dmmd/dmmd/rundir"
 )
 
 // MetricsName is the per-step log in the run directory: one JSON object per line.
-const MetricsName = "metrics.jsonl"
+const MetricsName = rundir.MetricsName
 
 // Record is one line of metrics.jsonl.
 type Record struct {

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+
+	"github.com/dmmd/dmmd/rundir"
 )
 
 // WarningsName is the run directory's log of optional diagnostics (sample grids, sample scores, the loss chart)
 // that failed or were skipped, and why: one Warning per line. Such a failure never stops training.
-const WarningsName = "warnings.jsonl"
+const WarningsName = rundir.WarningsName
 
 // Warning is one line of warnings.jsonl.
 type Warning struct {

@@ -11,10 +11,12 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
+
+	"github.com/dmmd/dmmd/rundir"
 )
 
 // LossChartName is the loss chart in the run directory, redrawn at every checkpoint.
-const LossChartName = "loss.png"
+const LossChartName = rundir.LossChartName
 
 // chartPanels are the loss terms drawn, one panel each.
 var chartPanels = []struct {

@@ -21,6 +21,7 @@ import (
 	"github.com/dmmd/dmmd/data/datasets"
 	"github.com/dmmd/dmmd/diffusion"
 	"github.com/dmmd/dmmd/model"
+	"github.com/dmmd/dmmd/rundir"
 	"github.com/dmmd/dmmd/sample"
 )
 
@@ -123,7 +124,7 @@ func setup(cfg Config, opt Options) (*trainer, Result, error) {
 		run.ProgramVersion = opt.ProgramVersion
 	}
 	t := &trainer{opt: opt, run: run}
-	rs, err := resolveRun(run, cfg, opt) // rundir.go: resume, restart or a fresh run
+	rs, err := resolveRun(run, cfg, opt) // resume.go: resume, restart or a fresh run
 	if err != nil {
 		return nil, res, err
 	}
@@ -156,7 +157,7 @@ func setup(cfg Config, opt Options) (*trainer, Result, error) {
 	if err := trimLog(filepath.Join(opt.Out, WarningsName), t.st.step, nil); err != nil {
 		t.logf("warning: %v (left as it is)", err)
 	}
-	if err := trimLog(filepath.Join(opt.Out, samplesDir, ScoresName), t.st.step, nil); err != nil {
+	if err := trimLog(filepath.Join(opt.Out, rundir.SamplesDir, ScoresName), t.st.step, nil); err != nil {
 		t.warn("scores log", fmt.Errorf("%w (left as it is; new scores are appended)", err))
 	}
 	t.openCriticDiag()
@@ -167,20 +168,6 @@ func setup(cfg Config, opt Options) (*trainer, Result, error) {
 	t.health.rebuild(t.metrics.history, run)
 	res.Step = t.st.step
 	return t, res, nil
-}
-
-// ours reports whether a directory entry is one a run writes.
-func ours(name string) bool {
-	switch {
-	case name == checkpoints.ConfigName, name == checkpoints.LatestName, name == MetricsName,
-		name == LossChartName, name == samplesDir, name == WarningsName, name == DiagnosticsName, name == DiagChartName:
-		return true
-	case (strings.HasPrefix(name, "ckpt-") || strings.HasPrefix(name, "embeddings-")) && strings.HasSuffix(name, ".safetensors"):
-		return true
-	case strings.HasPrefix(name, "."): // our temporary files
-		return true
-	}
-	return false
 }
 
 func checkOutDir(dir string, fresh bool) error {
@@ -196,7 +183,7 @@ func checkOutDir(dir string, fresh bool) error {
 	}
 	var foreign []string
 	for _, e := range entries {
-		if !ours(e.Name()) {
+		if !rundir.Ours(e.Name()) {
 			foreign = append(foreign, e.Name())
 		}
 	}

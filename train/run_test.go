@@ -19,6 +19,7 @@ import (
 	"github.com/dmmd/dmmd/diffusion"
 	"github.com/dmmd/dmmd/internal/sharedtest"
 	"github.com/dmmd/dmmd/model"
+	"github.com/dmmd/dmmd/rundir"
 )
 
 // synthetic returns n 8x8 grey images of random blobs: a dataset the tiny critic can tell from noise.
@@ -494,7 +495,7 @@ func TestGradClip(t *testing.T) {
 		}
 		var d float64
 		for i, s := range p0.Specs() {
-			v, _, _ := ld.File.F32(prefixParams + s.Name)
+			v, _, _ := ld.File.F32(string(rundir.Trained) + s.Name)
 			for j, x := range p0.Float64s(i) {
 				d += (float64(v[j]) - x) * (float64(v[j]) - x)
 			}

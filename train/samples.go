@@ -8,14 +8,12 @@ import (
 	"path/filepath"
 
 	"github.com/dmmd/dmmd/model"
+	"github.com/dmmd/dmmd/rundir"
 	"github.com/dmmd/dmmd/sample"
 )
 
-// samplesDir holds the sample grids written during training.
-const samplesDir = "samples"
-
-// ScoresName is the log of sample scores in the run's samples folder: one SampleScore per line.
-const ScoresName = "scores.jsonl"
+// ScoresName is the log of sample scores in the run's samples folder (rundir.SamplesDir): one SampleScore per line.
+const ScoresName = rundir.ScoresName
 
 // SampleScore is one line of samples/scores.jsonl: how close a training-time sample grid is to the data, as the
 // unbiased pixel-space MMD^2 with a Gaussian kernel (median-heuristic width) between the grid's samples and a fixed
@@ -32,7 +30,7 @@ type SampleScore struct {
 
 // ReadScores reads a run's samples/scores.jsonl (nil if the run has none).
 func ReadScores(dir string) ([]SampleScore, error) {
-	path := filepath.Join(dir, samplesDir, ScoresName)
+	path := filepath.Join(dir, rundir.SamplesDir, ScoresName)
 	var out []SampleScore
 	_, err := readLog(path, math.MaxInt64, func(line []byte) error {
 		var s SampleScore
@@ -57,14 +55,12 @@ func previewOptions(c *Config) sample.PreviewOptions {
 	return opt
 }
 
-func gridName(step int64) string { return fmt.Sprintf("step-%09d.png", step) }
-
 // preview writes a grid of samples from the EMA weights with cheap flow settings and, with Sample.Refs, scores it.
 // Both are optional diagnostics: a failure is recorded and printed (once per kind), never a reason to stop.
 func (t *trainer) preview() {
 	var x []float32
-	name := gridName(t.st.step)
-	path := filepath.Join(t.opt.Out, samplesDir, name)
+	name := rundir.GridName(t.st.step)
+	path := filepath.Join(t.opt.Out, rundir.SamplesDir, name)
 	ok := t.diagnostic("sample grid", func() error {
 		var err error
 		x, err = t.grid(path)
@@ -109,7 +105,7 @@ func (t *trainer) preview() {
 		}
 		rec := SampleScore{Step: t.st.step, MMD2: m, Noise: t.scorer.NoiseBaseline(), Sigma: t.scorer.Sigma(),
 			Samples: len(x) / t.ds.Shape().Size(), References: t.scorer.References(), Grid: name}
-		if err := appendLine(filepath.Join(t.opt.Out, samplesDir, ScoresName), rec); err != nil {
+		if err := appendLine(filepath.Join(t.opt.Out, rundir.SamplesDir, ScoresName), rec); err != nil {
 			return err
 		}
 		t.logf("step %d: wrote %s; sample MMD^2 to the data %.4g (noise %.4g, lower is better)", t.st.step, path, m, rec.Noise)

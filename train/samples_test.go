@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dmmd/dmmd/rundir"
 	"github.com/dmmd/dmmd/sample"
 )
 
@@ -51,7 +52,7 @@ func TestSampleGridsAndScores(t *testing.T) {
 		t.Errorf("log lacks %q:\n%s", want, log.String())
 	}
 	// A line from after the last checkpoint (step 10), then resume to 15.
-	f, err := os.OpenFile(filepath.Join(dir, samplesDir, ScoresName), os.O_APPEND|os.O_WRONLY, 0)
+	f, err := os.OpenFile(filepath.Join(dir, rundir.SamplesDir, ScoresName), os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +102,7 @@ func TestSampleScoreOff(t *testing.T) {
 }
 
 func gridPath(dir string, step int64) string {
-	return filepath.Join(dir, samplesDir, gridName(step))
+	return filepath.Join(dir, rundir.SamplesDir, rundir.GridName(step))
 }
 
 func TestTrimLog(t *testing.T) {

@@ -19,9 +19,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/dmmd/dmmd/checkpoints"
 	"github.com/dmmd/dmmd/data"
 	"github.com/dmmd/dmmd/data/datasets"
+	"github.com/dmmd/dmmd/rundir"
 	"github.com/dmmd/dmmd/train"
 )
 
@@ -115,10 +115,14 @@ func diagnose(f *flags, stdout, stderr io.Writer) error {
 	case len(f.levels) == 0:
 		return usageError{errors.New("diagnose: -levels is empty")}
 	}
-	file, step, err := openCheckpoint(f.ckpt, stderr)
+	ck, err := rundir.Open(f.ckpt) // a checkpoint file, or the latest checkpoint of a run directory
 	if err != nil {
-		return err
+		return fmt.Errorf("diagnose: -ckpt: %w", err)
 	}
+	if ck.Warning != "" {
+		fmt.Fprintf(stderr, "diagnose: warning: %s\n", ck.Warning)
+	}
+	file, step := ck.File, ck.Step
 	params, cfg, err := train.LoadEMA(file)
 	if err != nil {
 		return fmt.Errorf("diagnose: %w", err)
@@ -151,42 +155,6 @@ func diagnose(f *flags, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "%s (step %d): %s, preset %s; n = %d %s per set, seed %d\n", file.Path(), step,
 		cfg.Dataset, cfg.Preset, d.N, source, d.Seed)
 	return printTable(stdout, d)
-}
-
-// openCheckpoint reads a checkpoint file, or the latest checkpoint of a run directory.
-func openCheckpoint(path string, stderr io.Writer) (*checkpoints.File, int64, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, 0, fmt.Errorf("diagnose: -ckpt: %w", err)
-	}
-	if fi.IsDir() {
-		run, err := checkpoints.OpenRun(path)
-		if err != nil {
-			return nil, 0, fmt.Errorf("diagnose: %w", err)
-		}
-		ld, err := run.Latest()
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, 0, fmt.Errorf("diagnose: -ckpt %s holds no checkpoint", path)
-		}
-		if err != nil {
-			return nil, 0, fmt.Errorf("diagnose: %w", err)
-		}
-		if ld.Warning != "" {
-			fmt.Fprintf(stderr, "diagnose: warning: %s\n", ld.Warning)
-		}
-		return ld.File, ld.Step, nil
-	}
-	file, err := checkpoints.ReadFile(path)
-	if err != nil {
-		return nil, 0, fmt.Errorf("diagnose: %w", err)
-	}
-	var step int64
-	if v, ok := file.Meta(checkpoints.MetaStep); ok {
-		if step, err = strconv.ParseInt(v, 10, 64); err != nil {
-			return nil, 0, fmt.Errorf("diagnose: %s: step metadata %q: %w", path, v, err)
-		}
-	}
-	return file, step, nil
 }
 
 // openData opens the run's test split (train.OpenHeldOut) or, when it has none, the run's training images with

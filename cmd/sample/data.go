@@ -6,8 +6,8 @@ import (
 
 	"github.com/dmmd/dmmd/data"
 	"github.com/dmmd/dmmd/data/datasets"
+	"github.com/dmmd/dmmd/rundir"
 	"github.com/dmmd/dmmd/sample"
-	"github.com/dmmd/dmmd/train"
 )
 
 // dataSource is the data the sampler reads besides the checkpoint (for the mean embeddings, -score and
@@ -15,8 +15,8 @@ import (
 // printed; the images must have the model's shape, and the run's data must still be the run's data.
 type dataSource struct {
 	o        datasets.Options
-	run      *train.Config // nil for -export-real without -ckpt
-	explicit []string      // data flags given, as "-flag value"
+	run      *rundir.TrainConfig // nil for -export-real without -ckpt
+	explicit []string            // data flags given, as "-flag value"
 	stderr   io.Writer
 	ds       data.Dataset
 	err      error
@@ -24,7 +24,7 @@ type dataSource struct {
 }
 
 // newDataSource resolves the dataset options: the run's, then the flags given (each override printed).
-func newDataSource(f *flags, set map[string]bool, run *train.Config, stderr io.Writer) *dataSource {
+func newDataSource(f *flags, set map[string]bool, run *rundir.TrainConfig, stderr io.Writer) *dataSource {
 	s := &dataSource{run: run, stderr: stderr, o: datasets.Options{Progress: stderr}}
 	if run != nil {
 		s.o = datasets.Options{Name: run.Dataset, Path: run.Data, CacheDir: run.DataCache, Size: run.FolderSize,
@@ -58,12 +58,12 @@ func newDataSource(f *flags, set map[string]bool, run *train.Config, stderr io.W
 }
 
 // modelShape is the image shape the run's model takes.
-func modelShape(c *train.Config) data.Shape {
+func modelShape(c *rundir.TrainConfig) data.Shape {
 	return data.Shape{C: c.Model.Channels, H: c.Model.ImageSize, W: c.Model.ImageSize}
 }
 
 // runHash is the run's data fingerprint in DataHash's form, or "" when the run recorded none.
-func runHash(c *train.Config) string {
+func runHash(c *rundir.TrainConfig) string {
 	if c == nil || c.Fingerprint == nil {
 		return ""
 	}

@@ -20,8 +20,8 @@ import (
 
 	"github.com/dmmd/dmmd/checkpoints"
 	"github.com/dmmd/dmmd/model"
+	"github.com/dmmd/dmmd/rundir"
 	"github.com/dmmd/dmmd/sample"
-	"github.com/dmmd/dmmd/train"
 )
 
 func main() {
@@ -94,9 +94,9 @@ func sampleMain(ctx context.Context, f *flags, set map[string]bool, stderr io.Wr
 	if err != nil {
 		return err
 	}
-	params, tcfg, err := train.LoadEMA(file)
+	params, tcfg, err := rundir.LoadEMA(file)
 	if err != nil {
-		return err
+		return fmt.Errorf("sample: %w", err)
 	}
 	fmt.Fprintf(stderr, "sample: %s (step %d, %s %dx%dx%d, preset %s), BLAS %s\n", file.Path(), step, tcfg.Dataset,
 		tcfg.Model.Channels, tcfg.Model.ImageSize, tcfg.Model.ImageSize, tcfg.Preset, model.BLAS())
@@ -185,40 +185,16 @@ func checkGridPath(path string) error {
 	return nil
 }
 
-// openCheckpoint reads a checkpoint file, or the latest checkpoint of a run directory.
+// openCheckpoint reads a checkpoint file, or the latest checkpoint of a run directory (rundir.Open).
 func openCheckpoint(path string, stderr io.Writer) (*checkpoints.File, int64, error) {
-	fi, err := os.Stat(path)
+	o, err := rundir.Open(path)
 	if err != nil {
 		return nil, 0, fmt.Errorf("sample: -ckpt: %w", err)
 	}
-	if fi.IsDir() {
-		run, err := checkpoints.OpenRun(path)
-		if err != nil {
-			return nil, 0, fmt.Errorf("sample: %w", err)
-		}
-		ld, err := run.Latest()
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, 0, fmt.Errorf("sample: -ckpt %s holds no checkpoint yet", path)
-		}
-		if err != nil {
-			return nil, 0, fmt.Errorf("sample: %w", err)
-		}
-		if ld.Warning != "" {
-			fmt.Fprintf(stderr, "sample: warning: %s\n", ld.Warning)
-		}
-		return ld.File, ld.Step, nil
+	if o.Warning != "" {
+		fmt.Fprintf(stderr, "sample: warning: %s\n", o.Warning)
 	}
-	file, err := checkpoints.ReadFile(path)
-	if err != nil {
-		return nil, 0, fmt.Errorf("sample: %w", err)
-	}
-	var step int64
-	if v, ok := file.Meta(checkpoints.MetaStep); ok {
-		if step, err = strconv.ParseInt(v, 10, 64); err != nil {
-			return nil, 0, fmt.Errorf("sample: %s: step metadata %q: %w", path, v, err)
-		}
-	}
-	return file, step, nil
+	return o.File, o.Step, nil
 }
 
 // printScore prints the pixel MMD^2 between the samples x and f.score training images (sample.Scorer).
@@ -325,14 +301,14 @@ func exportReal(ctx context.Context, f *flags, set map[string]bool, stderr io.Wr
 	if f.out == "" {
 		return usagef("-export-real needs -out DIR")
 	}
-	var tcfg *train.Config
+	var tcfg *rundir.TrainConfig
 	if f.ckpt != "" {
 		file, _, err := openCheckpoint(f.ckpt, stderr)
 		if err != nil {
 			return err
 		}
-		if tcfg, err = train.ConfigFromCheckpoint(file); err != nil {
-			return err
+		if tcfg, err = rundir.ReadTrainConfig(file); err != nil {
+			return fmt.Errorf("sample: %w", err)
 		}
 	}
 	src := newDataSource(f, set, tcfg, stderr)

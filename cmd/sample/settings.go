@@ -7,8 +7,8 @@ import (
 
 	"github.com/dmmd/dmmd/diffusion"
 	"github.com/dmmd/dmmd/internal/setting"
+	"github.com/dmmd/dmmd/rundir"
 	"github.com/dmmd/dmmd/sample"
-	"github.com/dmmd/dmmd/train"
 )
 
 // flags are the sampler's settings: the checkpoint, the data, the flow's options and what to write.
@@ -144,7 +144,7 @@ func checkUpdateFlags(f *flags, set map[string]bool) error {
 
 // flowOptions starts from the defaults for the flow mode, update and image size, with the run's VP schedule, t_min
 // and reference ratio, and applies the flags that were given.
-func flowOptions(f *flags, set map[string]bool, dim int, run *train.Config) (sample.Options, error) {
+func flowOptions(f *flags, set map[string]bool, dim int, run *rundir.TrainConfig) (sample.Options, error) {
 	if err := checkUpdateFlags(f, set); err != nil {
 		return sample.Options{}, err
 	}

@@ -4,13 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 
 	"github.com/dmmd/dmmd/checkpoints"
+	"github.com/dmmd/dmmd/rundir"
 )
 
 // resolved is what a run directory holds and the configuration a run in it continues with.
@@ -43,7 +43,7 @@ func resolveRun(run *checkpoints.Run, cfg Config, opt Options) (*resolved, error
 	hasConfig := err == nil
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("train: -out %s is not a consistent run: %w; nothing was changed: repair or remove %s, "+
-			"or pick another -out", dir, err, checkpoints.ConfigName)
+			"or pick another -out", dir, err, rundir.ConfigName)
 	}
 	r := &resolved{}
 	var loaded *checkpoints.Loaded
@@ -68,13 +68,13 @@ func resolveRun(run *checkpoints.Run, cfg Config, opt Options) (*resolved, error
 			if err := agree(&recorded, saved); err != nil {
 				return nil, fmt.Errorf("train: -out %s is not a consistent run: %s and %s disagree: %w; nothing was "+
 					"changed: pick another -out, or remove the file that is not this run's", dir,
-					checkpoints.ConfigName, filepath.Base(loaded.Path), err)
+					rundir.ConfigName, filepath.Base(loaded.Path), err)
 			}
 			base = recorded
 			base.Model = saved.Model
 		} else {
 			r.messages = append(r.messages, fmt.Sprintf("note: %s has no %s; using the settings recorded in %s",
-				dir, checkpoints.ConfigName, filepath.Base(loaded.Path)))
+				dir, rundir.ConfigName, filepath.Base(loaded.Path)))
 		}
 		if loaded.Warning != "" {
 			r.messages = append(r.messages, "warning: "+loaded.Warning)
@@ -83,10 +83,10 @@ func resolveRun(run *checkpoints.Run, cfg Config, opt Options) (*resolved, error
 		base = recorded
 		r.restarted = true
 	default:
-		if left := runLeftovers(dir); len(left) > 0 {
+		if left := rundir.Leftovers(dir); len(left) > 0 {
 			return nil, fmt.Errorf("%w: -out %s holds files of a run (%s) but no %s and no checkpoint, so its "+
 				"settings are unknown; nothing was changed: pick another -out, or remove them",
-				ErrNotRunDir, dir, strings.Join(left, ", "), checkpoints.ConfigName)
+				ErrNotRunDir, dir, strings.Join(left, ", "), rundir.ConfigName)
 		}
 		r.cfg = cfg
 		return r, nil
@@ -117,7 +117,7 @@ func resolveRun(run *checkpoints.Run, cfg Config, opt Options) (*resolved, error
 	msg := fmt.Sprintf("resuming %s from step %d (%s)", opt.Out, step, filepath.Base(pathOf(loaded)))
 	if r.restarted {
 		msg = fmt.Sprintf("restarting %s from step 0 with its recorded settings (%s: dataset %s, preset %s, "+
-			"batch %d, seed %d): it stopped before its first checkpoint", opt.Out, checkpoints.ConfigName,
+			"batch %d, seed %d): it stopped before its first checkpoint", opt.Out, rundir.ConfigName,
 			base.Dataset, base.Preset, base.Batch, base.Seed)
 	}
 	for _, c := range changes {
@@ -141,7 +141,7 @@ func agree(a, b *Config) error {
 	var diff []string
 	for _, d := range settings.Diff(a, b) {
 		if d.Fixed {
-			diff = append(diff, fmt.Sprintf("-%s (%v in %s, %v in the checkpoint)", d.Name, d.From, checkpoints.ConfigName, d.To))
+			diff = append(diff, fmt.Sprintf("-%s (%v in %s, %v in the checkpoint)", d.Name, d.From, rundir.ConfigName, d.To))
 		}
 	}
 	if len(a.Model.Widths) > 0 && !reflect.DeepEqual(a.Model, b.Model) {
@@ -154,18 +154,6 @@ func agree(a, b *Config) error {
 		return errors.New(strings.Join(diff, ", "))
 	}
 	return nil
-}
-
-// runLeftovers lists the files of a run (other than config.json and checkpoints) found in dir.
-func runLeftovers(dir string) []string {
-	var out []string
-	for _, name := range []string{MetricsName, LossChartName, samplesDir, WarningsName, DiagnosticsName} {
-		fi, err := os.Stat(filepath.Join(dir, name))
-		if err == nil && (fi.IsDir() || fi.Size() > 0) {
-			out = append(out, name)
-		}
-	}
-	return out
 }
 
 // chosenCheckpoint loads the checkpoint of step (-resume-from), verified like the latest one.
