@@ -223,6 +223,27 @@ func (d *exportDir) writeAll(idx []int, x []float32, done func()) error {
 	return first
 }
 
+// startExport opens the output folder of an export of images 0 .. n-1 of shape, of which this process writes those
+// own claims: it checks the folder (openExportDir), claims it with the export's manifest (claimFolder), and returns
+// it with a progress bar over this process's images.
+func startExport(dir string, n int, shape data.Shape, own func(i int) bool, m *Manifest, w io.Writer,
+	desc string) (*exportDir, *progress.Bar, error) {
+	d, err := openExportDir(dir, n, shape, own)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := claimFolder(dir, m, d.files); err != nil {
+		return nil, nil, err
+	}
+	total := 0
+	for i := range n {
+		if own(i) {
+			total++
+		}
+	}
+	return d, progress.New(w, int64(total), progress.Options{Desc: desc, Unit: "img"}), nil
+}
+
 // Export runs the flow for every flow group this shard owns and writes images 0 .. N-1 into dir as FileName(i),
 // 8-bit gray or RGB PNG, pixel = Pixel(x). Each file is written to a temporary name, synced and renamed, so every
 // final name is a complete file. Groups whose files all exist are skipped; a group with a missing file is
@@ -246,23 +267,13 @@ func Export(ctx context.Context, f *Flow, dir string, opt ExportOptions) (Export
 	if opt.N < 1 || opt.N > MaxExport {
 		return st, fmt.Errorf("sample: export of %d images: want 1 .. %d", opt.N, MaxExport)
 	}
-	own := func(i int) bool { return opt.Shard.Owns(i / P) }
-	d, err := openExportDir(dir, opt.N, shape, own)
+	d, bar, err := startExport(dir, opt.N, shape, func(i int) bool { return opt.Shard.Owns(i / P) },
+		flowManifest(f, opt.Source), opt.Progress, fmt.Sprintf("sample: shard %s", opt.Shard))
 	if err != nil {
 		return st, err
 	}
-	if err := claimFolder(dir, flowManifest(f, opt.Source), d.files); err != nil {
-		return st, err
-	}
-	st.Beyond = d.beyond
-	total := 0
-	for i := range opt.N {
-		if own(i) {
-			total++
-		}
-	}
-	bar := progress.New(opt.Progress, int64(total), progress.Options{Desc: fmt.Sprintf("sample: shard %s", opt.Shard), Unit: "img"})
 	defer bar.Finish()
+	st.Beyond = d.beyond
 	buf := make([]float32, f.GroupLen())
 	idx := make([]int, 0, P)
 	dim := shape.Size()
@@ -339,22 +350,13 @@ func ExportReal(ctx context.Context, ds data.Dataset, dir string, opt ExportOpti
 		return st, fmt.Errorf("sample: the dataset is empty")
 	}
 	own := opt.Shard.Owns
-	d, err := openExportDir(dir, n, shape, own)
+	d, bar, err := startExport(dir, n, shape, own, realManifest(ds, opt.Source), opt.Progress,
+		fmt.Sprintf("sample: real images, shard %s", opt.Shard))
 	if err != nil {
 		return st, err
 	}
-	if err := claimFolder(dir, realManifest(ds, opt.Source), d.files); err != nil {
-		return st, err
-	}
-	st.Beyond = d.beyond
-	total := 0
-	for i := range n {
-		if own(i) {
-			total++
-		}
-	}
-	bar := progress.New(opt.Progress, int64(total), progress.Options{Desc: fmt.Sprintf("sample: real images, shard %s", opt.Shard), Unit: "img"})
 	defer bar.Finish()
+	st.Beyond = d.beyond
 	// Read blocks of images sequentially (a Dataset need not be safe for concurrent use), write them in parallel.
 	const block = 256
 	dim := shape.Size()
