@@ -100,10 +100,10 @@
 // without a derivative of its own, and swapped operands in the outer-product derivative). This package never asks
 // it to. grad_z f_t is built as ordinary forward graph nodes (the backward pass of phi written out by hand:
 // transposed convolutions, the SiLU derivative, transposed matmuls, seeded with c), and Gorgonia's Grad is called
-// once on the whole loss. Every op in that graph is one of this package's custom ops (conv, its input and weight
-// adjoints, matmul with transpose flags, bias add (shared or per group), SiLU and its first two derivatives,
-// grouped row sums and row repeats, the elementwise product, spatial mean) whose symbolic derivative is expressed
-// in the same set, or a Gorgonia op verified here against
+// once on the whole loss. Every op in that graph is one of the custom ops of model/internal/ops (conv, its input
+// and weight adjoints, matmul with transpose flags, bias add (shared or per group), SiLU and its first two
+// derivatives, grouped row sums and row repeats, the elementwise product, spatial mean) whose symbolic derivative is
+// expressed in the same set, or a Gorgonia op verified there against
 // plain loops (Add, Sub, Mul by a scalar constant, Square, Sqrt, Sum, Sum along axis 1 of a matrix, Mean,
 // Reshape). Gorgonia's own Conv2d, pooling and 4-D reductions are not used.
 //
@@ -123,6 +123,6 @@
 // and scratch buffers from run to run (a training step allocates a few MB of Gorgonia bookkeeping, not its
 // activations). Results do not depend on the batch a particle is computed in (tested bit for bit).
 //
-// Convolutions are im2col + GEMM on the BLAS Gorgonia uses: gonum's pure-Go BLAS by default; build with
-// -tags openblas (cgo, Debian's libopenblas-dev) for OpenBLAS.
+// Convolutions are im2col + GEMM (model/internal/gemm): an AVX2/FMA kernel or gonum's pure-Go BLAS by default;
+// build with -tags openblas (cgo, Debian's libopenblas-dev) for OpenBLAS.
 package model

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/dmmd/dmmd/model/internal/ops"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -82,16 +83,16 @@ func setTimes(dst *tensor.Dense, ts []float64, scratch []float64) {
 }
 
 // timeMLP maps the (G, TimeEmbed) features of G levels (G = 1 but in a grouped training step) to the
-// (G, TimeHidden) activations that feed every block's time bias: silu(fc2(silu(fc1(e)))), row by row.
+// (G, TimeHidden) activations that feed every block's time bias: ops.SiLU(fc2(ops.SiLU(fc1(e)))), row by row.
 func (b *builder) timeMLP(x *G.Node) (_ *G.Node, err error) {
-	e := &errNodes{}
-	defer e.guard(&err)
+	e := &ops.Chain{}
+	defer e.Guard(&err)
 	linear := func(x *G.Node, name string) *G.Node {
-		return e.op(addBias(e.op(matMul(x, b.p(name+".weight"), false, true)), b.p(name+".bias")))
+		return e.Op(ops.AddBias(e.Op(ops.MatMul(x, b.p(name+".weight"), false, true)), b.p(name+".bias")))
 	}
-	h := e.op(silu(linear(x, "time.fc1")))
-	h = e.op(silu(linear(h, "time.fc2")))
-	return h, e.err
+	h := e.Op(ops.SiLU(linear(x, "time.fc1")))
+	h = e.Op(ops.SiLU(linear(h, "time.fc2")))
+	return h, e.Err
 }
 
 // blockTrace records the nodes of one block that the input-VJP needs.
@@ -118,51 +119,51 @@ type trace struct {
 func (b *builder) forward(x, ts *G.Node) (_ *G.Node, _ *trace, err error) {
 	c := b.cfg
 	tr := &trace{x: x, inHW: [2]int{x.Shape()[2], x.Shape()[3]}}
-	e := &errNodes{}
-	defer e.guard(&err)
-	timeBias := func(name string) *G.Node { return e.op(matMul(ts, b.p(name), false, true)) }
-	h := e.op(conv(x, b.p("stem.weight"), c.StemStride, 1))
-	h = e.op(addBias(h, b.p("stem.bias")))
+	e := &ops.Chain{}
+	defer e.Guard(&err)
+	timeBias := func(name string) *G.Node { return e.Op(ops.MatMul(ts, b.p(name), false, true)) }
+	h := e.Op(ops.Conv(x, b.p("stem.weight"), c.StemStride, 1))
+	h = e.Op(ops.AddBias(h, b.p("stem.bias")))
 	for l := range c.Widths {
 		for r := 0; r < c.ResBlocks; r++ {
 			pre := fmt.Sprintf("levels.%d.res.%d.", l, r)
 			bt := blockTrace{prefix: pre, h: h, hw: hwOf(h)}
-			u1 := e.op(silu(h))
-			c1 := e.op(conv(u1, b.p(pre+"conv1.weight"), 1, 1))
+			u1 := e.Op(ops.SiLU(h))
+			c1 := e.Op(ops.Conv(u1, b.p(pre+"conv1.weight"), 1, 1))
 			tb := timeBias(pre + "temb.weight")
-			a1 := e.op(addBias(c1, b.p(pre+"conv1.bias"), tb))
-			u2 := e.op(silu(a1))
-			c2 := e.op(conv(u2, b.p(pre+"conv2.weight"), 1, 1))
-			a2 := e.op(addBias(c2, b.p(pre+"conv2.bias")))
-			h = e.op(G.Add(h, a2))
+			a1 := e.Op(ops.AddBias(c1, b.p(pre+"conv1.bias"), tb))
+			u2 := e.Op(ops.SiLU(a1))
+			c2 := e.Op(ops.Conv(u2, b.p(pre+"conv2.weight"), 1, 1))
+			a2 := e.Op(ops.AddBias(c2, b.p(pre+"conv2.bias")))
+			h = e.Op(G.Add(h, a2))
 			bt.a1 = a1
 			tr.blocks = append(tr.blocks, bt)
 		}
 		if l+1 < len(c.Widths) {
 			pre := fmt.Sprintf("levels.%d.down.", l)
 			bt := blockTrace{prefix: pre, down: true, h: h, hw: hwOf(h)}
-			u := e.op(silu(h))
-			cv := e.op(conv(u, b.p(pre+"conv.weight"), 2, 1))
+			u := e.Op(ops.SiLU(h))
+			cv := e.Op(ops.Conv(u, b.p(pre+"conv.weight"), 2, 1))
 			tb := timeBias(pre + "temb.weight")
-			a := e.op(addBias(cv, b.p(pre+"conv.bias"), tb))
-			sk := e.op(conv(h, b.p(pre+"skip.weight"), 2, 0))
-			sk = e.op(addBias(sk, b.p(pre+"skip.bias")))
-			h = e.op(G.Add(a, sk))
+			a := e.Op(ops.AddBias(cv, b.p(pre+"conv.bias"), tb))
+			sk := e.Op(ops.Conv(h, b.p(pre+"skip.weight"), 2, 0))
+			sk = e.Op(ops.AddBias(sk, b.p(pre+"skip.bias")))
+			h = e.Op(G.Add(a, sk))
 			tr.blocks = append(tr.blocks, bt)
 		}
 	}
 	tr.last = h
-	u := e.op(silu(h))
+	u := e.Op(ops.SiLU(h))
 	var flat *G.Node
 	if c.Pool == "mean" {
-		flat = e.op(spatialMean(u))
+		flat = e.Op(ops.SpatialMean(u))
 	} else {
-		flat = e.op(G.Reshape(u, tensor.Shape{x.Shape()[0], c.HeadInputs()}))
+		flat = e.Op(G.Reshape(u, tensor.Shape{x.Shape()[0], c.HeadInputs()}))
 	}
-	phi := e.op(matMul(flat, b.p("head.weight"), false, true))
-	phi = e.op(addBias(phi, b.p("head.bias")))
-	if e.err != nil {
-		return nil, nil, fmt.Errorf("model: building the network: %w", e.err)
+	phi := e.Op(ops.MatMul(flat, b.p("head.weight"), false, true))
+	phi = e.Op(ops.AddBias(phi, b.p("head.bias")))
+	if e.Err != nil {
+		return nil, nil, fmt.Errorf("model: building the network: %w", e.Err)
 	}
 	return phi, tr, nil
 }
@@ -174,37 +175,37 @@ func hwOf(n *G.Node) [2]int { s := n.Shape(); return [2]int{s[2], s[3]} }
 // Gorgonia can then differentiate the result once (the gradient penalty) without double backpropagation.
 func (b *builder) inputVJP(tr *trace, gflat *G.Node) (_ *G.Node, err error) {
 	c := b.cfg
-	e := &errNodes{}
-	defer e.guard(&err)
+	e := &ops.Chain{}
+	defer e.Guard(&err)
 	ls := tr.last.Shape()
 	var gu *G.Node
 	if c.Pool == "mean" {
-		gu = e.op(spatialSpread(gflat, ls[2], ls[3]))
+		gu = e.Op(ops.SpatialSpread(gflat, ls[2], ls[3]))
 	} else {
-		gu = e.op(G.Reshape(gflat, ls.Clone()))
+		gu = e.Op(G.Reshape(gflat, ls.Clone()))
 	}
-	g := e.op(siluBack(gu, tr.last))
+	g := e.Op(ops.SiLUBack(gu, tr.last))
 	for i := len(tr.blocks) - 1; i >= 0; i-- {
 		bt := tr.blocks[i]
 		h, w := bt.hw[0], bt.hw[1]
 		if bt.down {
 			gout := g
-			gu := e.op(convT(gout, b.p(bt.prefix+"conv.weight"), 2, 1, h, w))
-			gh := e.op(siluBack(gu, bt.h))
-			gk := e.op(convT(gout, b.p(bt.prefix+"skip.weight"), 2, 0, h, w))
-			g = e.op(G.Add(gh, gk))
+			gu := e.Op(ops.ConvT(gout, b.p(bt.prefix+"conv.weight"), 2, 1, h, w))
+			gh := e.Op(ops.SiLUBack(gu, bt.h))
+			gk := e.Op(ops.ConvT(gout, b.p(bt.prefix+"skip.weight"), 2, 0, h, w))
+			g = e.Op(G.Add(gh, gk))
 			continue
 		}
 		gout := g
-		gu2 := e.op(convT(gout, b.p(bt.prefix+"conv2.weight"), 1, 1, h, w))
-		ga1 := e.op(siluBack(gu2, bt.a1))
-		gu1 := e.op(convT(ga1, b.p(bt.prefix+"conv1.weight"), 1, 1, h, w))
-		gh := e.op(siluBack(gu1, bt.h))
-		g = e.op(G.Add(gout, gh))
+		gu2 := e.Op(ops.ConvT(gout, b.p(bt.prefix+"conv2.weight"), 1, 1, h, w))
+		ga1 := e.Op(ops.SiLUBack(gu2, bt.a1))
+		gu1 := e.Op(ops.ConvT(ga1, b.p(bt.prefix+"conv1.weight"), 1, 1, h, w))
+		gh := e.Op(ops.SiLUBack(gu1, bt.h))
+		g = e.Op(G.Add(gout, gh))
 	}
-	gx := e.op(convT(g, b.p("stem.weight"), c.StemStride, 1, tr.inHW[0], tr.inHW[1]))
-	if e.err != nil {
-		return nil, fmt.Errorf("model: building the input gradient: %w", e.err)
+	gx := e.Op(ops.ConvT(g, b.p("stem.weight"), c.StemStride, 1, tr.inHW[0], tr.inHW[1]))
+	if e.Err != nil {
+		return nil, fmt.Errorf("model: building the input gradient: %w", e.Err)
 	}
 	return gx, nil
 }

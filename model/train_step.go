@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/dmmd/dmmd/model/internal/ops"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -146,8 +147,8 @@ func (s *TrainStep) build() (err error) {
 	// those of before the groups existed (TestTrainStepGolden).
 	groups := s.groups
 	n, gn, m := float64(s.batch), float64(groups), float64(s.batch/groups)
-	e := &errNodes{}
-	defer e.guard(&err)
+	e := &ops.Chain{}
+	defer e.Guard(&err)
 	var x, y *G.Node
 	x, s.x = b.input("x_t", s.batch, cfg.Channels, cfg.ImageSize, cfg.ImageSize)
 	y, s.y = b.input("y", s.batch, cfg.Channels, cfg.ImageSize, cfg.ImageSize)
@@ -164,21 +165,21 @@ func (s *TrainStep) build() (err error) {
 		return err
 	}
 	// sa, sb: (G, D), row g the sum of group g's features.
-	sa, sb := e.op(sumGroups(fa, groups)), e.op(sumGroups(fb, groups))
+	sa, sb := e.Op(ops.SumGroups(fa, groups)), e.Op(ops.SumGroups(fb, groups))
 	// dot(u, v) = sum_g <u_g, v_g> over the rows of two (G, D) matrices; sq(u) = the sum of all squares.
 	dot := func(u, v *G.Node) *G.Node {
 		if groups == 1 {
-			return e.op(G.Sum(e.op(matMul(u, v, false, true))))
+			return e.Op(G.Sum(e.Op(ops.MatMul(u, v, false, true))))
 		}
-		return e.op(G.Sum(e.op(hadamard(u, v))))
+		return e.Op(G.Sum(e.Op(ops.Hadamard(u, v))))
 	}
-	sq := func(u *G.Node) *G.Node { return e.op(G.Sum(e.op(G.Square(u)))) }
+	sq := func(u *G.Node) *G.Node { return e.Op(G.Sum(e.Op(G.Square(u)))) }
 	// perGroup scales a sum over groups to the mean over groups (nothing to do for one group).
 	perGroup := func(v *G.Node) *G.Node {
 		if groups == 1 {
 			return v
 		}
-		return e.op(G.Mul(v, b.constant(1/gn)))
+		return e.Op(G.Mul(v, b.constant(1/gn)))
 	}
 	// The nodes are created in the original order: Gorgonia sums the gradient contributions to a node in an order
 	// that follows the graph's construction, so reordering would change the last bits of the gradient.
@@ -186,11 +187,11 @@ func (s *TrainStep) build() (err error) {
 	if s.lc.MMD != MMDBiased {
 		// Unbiased MMD^2 in O(BD), per group:
 		// (||sum a||^2 - sum ||a_i||^2 + ||sum b||^2 - sum ||b_j||^2) / (m(m-1)) - 2 <sum a, sum b> / m^2.
-		within := e.op(G.Add(e.op(G.Sub(dot(sa, sa), sq(fa))), e.op(G.Sub(dot(sb, sb), sq(fb)))))
-		mmd2 = e.op(G.Sub(e.op(G.Mul(within, b.constant(1/(gn*m*(m-1))))), e.op(G.Mul(dot(sa, sb), b.constant(2/(gn*m*m))))))
+		within := e.Op(G.Add(e.Op(G.Sub(dot(sa, sa), sq(fa))), e.Op(G.Sub(dot(sb, sb), sq(fb)))))
+		mmd2 = e.Op(G.Sub(e.Op(G.Mul(within, b.constant(1/(gn*m*(m-1))))), e.Op(G.Mul(dot(sa, sb), b.constant(2/(gn*m*m))))))
 	}
 	// Witness directions c_g = mean b_g - mean a_g, (G, D); f_g(z) = <phi(z), c_g>.
-	cdir := e.op(G.Mul(e.op(G.Sub(sb, sa)), b.constant(1/m)))
+	cdir := e.Op(G.Mul(e.Op(G.Sub(sb, sa)), b.constant(1/m)))
 	if s.lc.MMD == MMDBiased {
 		// ||mean a_g - mean b_g||^2 = ||c_g||^2.
 		mmd2 = perGroup(sq(cdir))
@@ -200,33 +201,33 @@ func (s *TrainStep) build() (err error) {
 	var cRows *G.Node // c_g repeated to the batch's rows
 	witness := func(u *G.Node) *G.Node {
 		if groups == 1 {
-			return e.op(matMul(u, cdir, false, true))
+			return e.Op(ops.MatMul(u, cdir, false, true))
 		}
 		c := cdir
 		if u.Shape()[0] != groups {
 			if cRows == nil {
-				cRows = e.op(broadcastRows(cdir, s.batch))
+				cRows = e.Op(ops.BroadcastRows(cdir, s.batch))
 			}
 			c = cRows
 		}
-		return e.op(G.Sum(e.op(hadamard(u, c)), 1))
+		return e.Op(G.Sum(e.Op(ops.Hadamard(u, c)), 1))
 	}
 	var l2 *G.Node
 	switch s.lc.L2 {
 	case L2SetMeans:
 		// mean_i f_g(a_i) = <sum a_g, c_g> / m: per group ((.)^2 + (.)^2) / 2, then the mean over groups.
-		l2 = e.op(G.Mul(e.op(G.Add(sq(witness(sa)), sq(witness(sb)))), b.constant(1/(2*gn*m*m))))
+		l2 = e.Op(G.Mul(e.Op(G.Add(sq(witness(sa)), sq(witness(sb)))), b.constant(1/(2*gn*m*m))))
 	case L2Features:
-		l2 = e.op(G.Mul(e.op(G.Add(sq(fa), sq(fb))), b.constant(1/(2*n))))
+		l2 = e.Op(G.Mul(e.Op(G.Add(sq(fa), sq(fb))), b.constant(1/(2*n))))
 	default:
 		// The mean of f^2 over both batches; equal groups make the mean over groups the mean over all rows.
-		l2 = e.op(G.Mul(e.op(G.Add(sq(witness(fa)), sq(witness(fb)))), b.constant(1/(2*n))))
+		l2 = e.Op(G.Mul(e.Op(G.Add(sq(witness(fa)), sq(witness(fb)))), b.constant(1/(2*n))))
 	}
 	// grad_z f_g at the penalty points: the input-VJP seeded, row by row, with its group's c_g.
-	v := e.op(matMul(cdir, b.p("head.weight"), false, false))
-	gflat := e.op(broadcastRows(v, s.batch))
-	if e.err != nil {
-		return e.err
+	v := e.Op(ops.MatMul(cdir, b.p("head.weight"), false, false))
+	gflat := e.Op(ops.BroadcastRows(v, s.batch))
+	if e.Err != nil {
+		return e.Err
 	}
 	if s.lc.interp() {
 		// The penalty reads the gradient at separate points: one more forward pass there, then the VJP.
@@ -241,13 +242,13 @@ func (s *TrainStep) build() (err error) {
 		return err
 	}
 	// Equal groups: the mean over groups of the per-group means is the mean over all points.
-	gzFlat := e.op(G.Reshape(gz, tensor.Shape{s.batch, cfg.InputSize()}))
-	norms := e.op(G.Sqrt(e.op(G.Add(e.op(G.Sum(e.op(G.Square(gzFlat)), 1)), b.constant(gradNormEps)))))
-	pen := e.op(G.Mean(e.op(G.Square(e.op(G.Sub(norms, b.constant(1)))))))
-	gnorm := e.op(G.Mean(norms))
-	loss := e.op(G.Sub(e.op(G.Add(e.op(G.Mul(l2, b.constant(s.lc.LambdaL2))), e.op(G.Mul(pen, b.constant(s.lc.LambdaGrad))))), mmd2))
-	if e.err != nil {
-		return e.err
+	gzFlat := e.Op(G.Reshape(gz, tensor.Shape{s.batch, cfg.InputSize()}))
+	norms := e.Op(G.Sqrt(e.Op(G.Add(e.Op(G.Sum(e.Op(G.Square(gzFlat)), 1)), b.constant(gradNormEps)))))
+	pen := e.Op(G.Mean(e.Op(G.Square(e.Op(G.Sub(norms, b.constant(1)))))))
+	gnorm := e.Op(G.Mean(norms))
+	loss := e.Op(G.Sub(e.Op(G.Add(e.Op(G.Mul(l2, b.constant(s.lc.LambdaL2))), e.Op(G.Mul(pen, b.constant(s.lc.LambdaGrad))))), mmd2))
+	if e.Err != nil {
+		return e.Err
 	}
 	grads, err := G.Grad(loss, b.params...)
 	if err != nil {
@@ -260,29 +261,6 @@ func (s *TrainStep) build() (err error) {
 		s.outs[i] = s.read(n, nil)
 	}
 	return nil
-}
-
-// errNodes threads the first error through a chain of graph constructions: e.op(f(...)) records f's error and
-// passes its node on. A constructor that fails returns a nil node, which the next constructor may panic on;
-// guard turns that panic back into the first error.
-type errNodes struct{ err error }
-
-func (e *errNodes) op(n *G.Node, err error) *G.Node {
-	if e.err == nil && err != nil {
-		e.err = err
-	}
-	return n
-}
-
-// guard, deferred with the builder's named error result, reports the first recorded error instead of a panic
-// that followed it. Panics with no earlier error are bugs and propagate.
-func (e *errNodes) guard(err *error) {
-	if r := recover(); r != nil {
-		if e.err == nil {
-			panic(r)
-		}
-		*err = e.err
-	}
 }
 
 // Run computes the loss at level t for the noisy batch xt and the clean batch y (each Batch*InputSize values),

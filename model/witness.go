@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 
+	"github.com/dmmd/dmmd/model/internal/ops"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -36,7 +37,7 @@ func NewWitness(p *Params, batch int) (*Witness, error) {
 		return nil, err
 	}
 	// The gradient of sum_i <phi_i, dir_i> with respect to the head input is dirs · W_head.
-	gflat, err := matMul(dirs, c.b.p("head.weight"), false, false)
+	gflat, err := ops.MatMul(dirs, c.b.p("head.weight"), false, false)
 	if err != nil {
 		return nil, err
 	}
