@@ -1,5 +1,5 @@
 // Package model is the DMMD feature network phi(x; t, theta), its linear-kernel MMD critic loss with the gradient
-// penalty, the sampler's witness gradient, Adam and the EMA. It is the only package that imports Gorgonia.
+// penalty, the sampler's witness gradient, Adam and the EMA. Only model and its internal packages import Gorgonia.
 //
 // # Network
 //
@@ -14,6 +14,9 @@
 //	  unless last:      h = down.conv(silu(h)) + down.temb(tau) + down.skip(h)  (3x3 stride 2 pad 1; skip 1x1 stride 2)
 //	phi    = head(pool(silu(h)))                      (pool: flatten, or the spatial mean; head: linear to D)
 //
+// Each block is one type in one file that declares its tensors, builds its forward graph and its input-VJP:
+// time_mlp.go, stem.go, res_block.go, down_block.go and head.go; network.go lists them (block.go: the interface).
+//
 // Every conv and linear layer has a bias except the time projections (temb), which are added to the bias of the
 // conv they follow. There is no normalisation layer (the penalty needs second derivatives, and the sampler runs on
 // particle batches) and SiLU is the only nonlinearity, so phi is smooth in x and theta.
@@ -24,8 +27,10 @@
 //
 // # Parameter tensors
 //
-// Params holds the tensors in this order, named like a PyTorch state_dict, row-major (C order), dtype per Config:
+// Params holds the tensors in this order, named like a PyTorch state_dict, row-major (C order), dtype per Config
+// (the table is generated from the blocks' declarations):
 //
+//	<!-- generated: model parameters (DMMD_UPDATE_DOCS=1 go test ./model -run ParameterTable) -->
 //	time.fc1.weight                 (TimeHidden, TimeEmbed)   y = x W^T + b, as torch.nn.Linear
 //	time.fc1.bias                   (TimeHidden)
 //	time.fc2.weight                 (TimeHidden, TimeHidden)
@@ -45,6 +50,7 @@
 //	head.weight                     (FeatureDim, F)           F = Widths[last] * S_last^2 (flatten, C-major:
 //	                                                           index c*S^2 + i*S + j) or Widths[last] (mean)
 //	head.bias                       (FeatureDim)
+//	<!-- end generated: model parameters -->
 //
 // Within a residual block the order of operations is: u1 = silu(h); a1 = conv1(u1) + conv1.bias + temb(tau);
 // u2 = silu(a1); h' = h + conv2(u2) + conv2.bias. In a down block: a = down.conv(silu(h)) + down.conv.bias +

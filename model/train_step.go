@@ -224,7 +224,7 @@ func (s *TrainStep) build() (err error) {
 		l2 = e.Op(G.Mul(e.Op(G.Add(sq(witness(fa)), sq(witness(fb)))), b.constant(1/(2*n))))
 	}
 	// grad_z f_g at the penalty points: the input-VJP seeded, row by row, with its group's c_g.
-	v := e.Op(ops.MatMul(cdir, b.p("head.weight"), false, false))
+	v := e.Op(b.seed(cdir))
 	gflat := e.Op(ops.BroadcastRows(v, s.batch))
 	if e.Err != nil {
 		return e.Err

@@ -3,7 +3,6 @@ package model
 import (
 	"fmt"
 
-	"github.com/dmmd/dmmd/model/internal/ops"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -37,7 +36,7 @@ func NewWitness(p *Params, batch int) (*Witness, error) {
 		return nil, err
 	}
 	// The gradient of sum_i <phi_i, dir_i> with respect to the head input is dirs · W_head.
-	gflat, err := ops.MatMul(dirs, c.b.p("head.weight"), false, false)
+	gflat, err := c.b.seed(dirs)
 	if err != nil {
 		return nil, err
 	}
