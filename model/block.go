@@ -30,8 +30,8 @@ type imageBlock interface {
 
 // saved holds the nodes of one forward pass of a block that its vjp reads.
 type saved struct {
-	in  *G.Node // the block input h
-	pre *G.Node // a pre-activation the vjp needs (a residual block's conv1 output plus its biases), or nil
+	in   *G.Node   // the block input h
+	keep []*G.Node // any further nodes, in an order the block defines (a residual block: its pre-activation a1)
 }
 
 // dim is one axis of a parameter shape: its size in this configuration and the symbol the documentation uses for it

@@ -15,7 +15,8 @@ import (
 //	phi = head(h)
 //
 // Params stores the tensors of blocks() in order. To add a block type, write one file with its type (params,
-// forward, vjp; see block.go) and its test (a call of checkBlocks, block_check_test.go), and place it in newNetwork.
+// forward, vjp; see block.go) and its test (a call of checkBlocks, block_check_test.go), place it in newNetwork, and
+// regenerate the parameter table of doc.go (DMMD_UPDATE_DOCS=1 go test ./model -run ParameterTable).
 type network struct {
 	time *timeMLP
 	body []imageBlock

@@ -46,7 +46,7 @@ func (r *resBlock) forward(b *builder, h, tau *G.Node) (_ *G.Node, _ saved, err 
 	u2 := c.Op(ops.SiLU(a1))
 	c2 := c.Op(ops.Conv(u2, b.p(p+"conv2.weight"), 1, 1))
 	a2 := c.Op(ops.AddBias(c2, b.p(p+"conv2.bias")))
-	return c.Op(G.Add(h, a2)), saved{in: h, pre: a1}, c.Err
+	return c.Op(G.Add(h, a2)), saved{in: h, keep: []*G.Node{a1}}, c.Err
 }
 
 // vjp: J_h^T g = g + dsilu(h) * conv1^T(dsilu(a1) * conv2^T(g)), with conv^T the transposed convolution.
@@ -55,7 +55,7 @@ func (r *resBlock) vjp(b *builder, s saved, g *G.Node) (_ *G.Node, err error) {
 	defer c.Guard(&err)
 	p, hs := r.prefix(), s.in.Shape()
 	gu2 := c.Op(ops.ConvT(g, b.p(p+"conv2.weight"), 1, 1, hs[2], hs[3]))
-	ga1 := c.Op(ops.SiLUBack(gu2, s.pre))
+	ga1 := c.Op(ops.SiLUBack(gu2, s.keep[0])) // keep[0] = a1
 	gu1 := c.Op(ops.ConvT(ga1, b.p(p+"conv1.weight"), 1, 1, hs[2], hs[3]))
 	gh := c.Op(ops.SiLUBack(gu1, s.in))
 	return c.Op(G.Add(g, gh)), c.Err
