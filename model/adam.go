@@ -3,6 +3,9 @@ package model
 import (
 	"fmt"
 	"math"
+
+	"github.com/dmmd/dmmd/model/internal/gemm"
+	"github.com/dmmd/dmmd/model/internal/parallel"
 )
 
 // AdamConfig holds Adam's hyperparameters (PyTorch's formulation, no weight decay).
@@ -79,10 +82,10 @@ func (a *Adam) Update(p, g *Params) error {
 	return nil
 }
 
-func adamKernel[T num](p, g, m, v []T, c AdamConfig, bc1, bc2 float64) {
+func adamKernel[T gemm.Float](p, g, m, v []T, c AdamConfig, bc1, bc2 float64) {
 	sqrtBC2 := math.Sqrt(bc2)
 	stepSize := c.LR / bc1
-	parallelFor(len(p), 30, func(lo, hi int) {
+	parallel.For(len(p), 30, func(lo, hi int) {
 		for j := lo; j < hi; j++ {
 			gj := float64(g[j])
 			mj := c.Beta1*float64(m[j]) + (1-c.Beta1)*gj
@@ -133,8 +136,8 @@ func (e *EMA) Update(p *Params) error {
 	return nil
 }
 
-func emaKernel[T num](e, p []T, d float64) {
-	parallelFor(len(e), 5, func(lo, hi int) {
+func emaKernel[T gemm.Float](e, p []T, d float64) {
+	parallel.For(len(e), 5, func(lo, hi int) {
 		for j := lo; j < hi; j++ {
 			e[j] = T(d*float64(e[j]) + (1-d)*float64(p[j]))
 		}

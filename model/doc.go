@@ -1,5 +1,5 @@
 // Package model is the DMMD feature network phi(x; t, theta), its linear-kernel MMD critic loss with the gradient
-// penalty, the sampler's witness gradient, Adam and the EMA. It is the only package that imports Gorgonia.
+// penalty, the sampler's witness gradient, Adam and the EMA. Only model and its internal packages import Gorgonia.
 //
 // # Network
 //
@@ -14,6 +14,9 @@
 //	  unless last:      h = down.conv(silu(h)) + down.temb(tau) + down.skip(h)  (3x3 stride 2 pad 1; skip 1x1 stride 2)
 //	phi    = head(pool(silu(h)))                      (pool: flatten, or the spatial mean; head: linear to D)
 //
+// Each block is one type in one file that declares its tensors, builds its forward graph and its input-VJP:
+// time_mlp.go, stem.go, res_block.go, down_block.go and head.go; network.go lists them (block.go: the interface).
+//
 // Every conv and linear layer has a bias except the time projections (temb), which are added to the bias of the
 // conv they follow. There is no normalisation layer (the penalty needs second derivatives, and the sampler runs on
 // particle batches) and SiLU is the only nonlinearity, so phi is smooth in x and theta.
@@ -24,8 +27,10 @@
 //
 // # Parameter tensors
 //
-// Params holds the tensors in this order, named like a PyTorch state_dict, row-major (C order), dtype per Config:
+// Params holds the tensors in this order, named like a PyTorch state_dict, row-major (C order), dtype per Config
+// (the table is generated from the blocks' declarations):
 //
+//	<!-- generated: model parameters (DMMD_UPDATE_DOCS=1 go test ./model -run ParameterTable) -->
 //	time.fc1.weight                 (TimeHidden, TimeEmbed)   y = x W^T + b, as torch.nn.Linear
 //	time.fc1.bias                   (TimeHidden)
 //	time.fc2.weight                 (TimeHidden, TimeHidden)
@@ -45,6 +50,7 @@
 //	head.weight                     (FeatureDim, F)           F = Widths[last] * S_last^2 (flatten, C-major:
 //	                                                           index c*S^2 + i*S + j) or Widths[last] (mean)
 //	head.bias                       (FeatureDim)
+//	<!-- end generated: model parameters -->
 //
 // Within a residual block the order of operations is: u1 = silu(h); a1 = conv1(u1) + conv1.bias + temb(tau);
 // u2 = silu(a1); h' = h + conv2(u2) + conv2.bias. In a down block: a = down.conv(silu(h)) + down.conv.bias +
@@ -100,10 +106,10 @@
 // without a derivative of its own, and swapped operands in the outer-product derivative). This package never asks
 // it to. grad_z f_t is built as ordinary forward graph nodes (the backward pass of phi written out by hand:
 // transposed convolutions, the SiLU derivative, transposed matmuls, seeded with c), and Gorgonia's Grad is called
-// once on the whole loss. Every op in that graph is one of this package's custom ops (conv, its input and weight
-// adjoints, matmul with transpose flags, bias add (shared or per group), SiLU and its first two derivatives,
-// grouped row sums and row repeats, the elementwise product, spatial mean) whose symbolic derivative is expressed
-// in the same set, or a Gorgonia op verified here against
+// once on the whole loss. Every op in that graph is one of the custom ops of model/internal/ops (conv, its input
+// and weight adjoints, matmul with transpose flags, bias add (shared or per group), SiLU and its first two
+// derivatives, grouped row sums and row repeats, the elementwise product, spatial mean) whose symbolic derivative is
+// expressed in the same set, or a Gorgonia op verified there against
 // plain loops (Add, Sub, Mul by a scalar constant, Square, Sqrt, Sum, Sum along axis 1 of a matrix, Mean,
 // Reshape). Gorgonia's own Conv2d, pooling and 4-D reductions are not used.
 //
@@ -123,6 +129,6 @@
 // and scratch buffers from run to run (a training step allocates a few MB of Gorgonia bookkeeping, not its
 // activations). Results do not depend on the batch a particle is computed in (tested bit for bit).
 //
-// Convolutions are im2col + GEMM on the BLAS Gorgonia uses: gonum's pure-Go BLAS by default; build with
-// -tags openblas (cgo, Debian's libopenblas-dev) for OpenBLAS.
+// Convolutions are im2col + GEMM (model/internal/gemm): an AVX2/FMA kernel or gonum's pure-Go BLAS by default;
+// build with -tags openblas (cgo, Debian's libopenblas-dev) for OpenBLAS.
 package model

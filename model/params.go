@@ -25,38 +25,14 @@ func (s ParamSpec) Size() int {
 	return n
 }
 
-// Specs lists the network's parameter tensors in a fixed order (see the package documentation for the layout).
+// Specs lists the network's parameter tensors in a fixed order: the tensors of every block of the network, in
+// the order of the blocks (see the package documentation for the layout).
 func (c Config) Specs() []ParamSpec {
-	var out []ParamSpec
-	add := func(name string, shape ...int) { out = append(out, ParamSpec{name, shape}) }
-	te, th := c.TimeEmbed, c.TimeHidden
-	add("time.fc1.weight", th, te)
-	add("time.fc1.bias", th)
-	add("time.fc2.weight", th, th)
-	add("time.fc2.bias", th)
-	add("stem.weight", c.Widths[0], c.Channels, 3, 3)
-	add("stem.bias", c.Widths[0])
-	for l, w := range c.Widths {
-		for r := 0; r < c.ResBlocks; r++ {
-			p := fmt.Sprintf("levels.%d.res.%d.", l, r)
-			add(p+"conv1.weight", w, w, 3, 3)
-			add(p+"conv1.bias", w)
-			add(p+"temb.weight", w, th)
-			add(p+"conv2.weight", w, w, 3, 3)
-			add(p+"conv2.bias", w)
-		}
-		if l+1 < len(c.Widths) {
-			w2 := c.Widths[l+1]
-			p := fmt.Sprintf("levels.%d.down.", l)
-			add(p+"conv.weight", w2, w, 3, 3)
-			add(p+"conv.bias", w2)
-			add(p+"temb.weight", w2, th)
-			add(p+"skip.weight", w2, w, 1, 1)
-			add(p+"skip.bias", w2)
-		}
+	ps := newNetwork(c).params()
+	out := make([]ParamSpec, len(ps))
+	for i, p := range ps {
+		out[i] = p.spec()
 	}
-	add("head.weight", c.FeatureDim, c.HeadInputs())
-	add("head.bias", c.FeatureDim)
 	return out
 }
 

@@ -2,98 +2,11 @@ package model
 
 import (
 	"fmt"
-	"math"
 
+	"github.com/dmmd/dmmd/model/internal/ops"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
-
-// LossConfig weighs and selects the terms of the DMMD critic loss -MMD^2 + LambdaL2 F_l2 + LambdaGrad F_grad (see
-// the package documentation for the formulas). It is recorded in checkpoints; the zero value of every selector
-// (MMD, L2, PenaltyAt, Groups) is the original loss, so configurations written before a selector existed load
-// unchanged.
-type LossConfig struct {
-	LambdaL2   float64 `json:"lambda_l2"`   // weight of F_l2 (see L2)
-	LambdaGrad float64 `json:"lambda_grad"` // weight of F_grad = mean_i (||grad_z f_t(z_i)|| - 1)^2
-	// PenaltyAt is where F_grad reads the witness gradient: "xt" (the noisy points, the seed's choice; also
-	// when empty) or "interp" (points z_i = u_i x_t^i + (1 - u_i) y^i on the segments between the two batches,
-	// as in WGAN-GP; the caller draws them and passes them to RunAt or RunLevels).
-	PenaltyAt string `json:"penalty_at,omitempty"`
-	// MMD is the MMD^2 estimator: "unbiased" (the U-statistic; also when empty) or "biased" (the V-statistic
-	// ||mean a - mean b||^2).
-	MMD string `json:"mmd,omitempty"`
-	// L2 is the l2 term F_l2, with f(z) = <phi(z), c>, c = mean b - mean a: "witness" (mean of f^2 over both
-	// batches; also when empty), "set-means" (((mean_i f(a_i))^2 + (mean_j f(b_j))^2) / 2: the witness's offset
-	// and scale, not its variance within a set) or "features" (mean of ||phi||^2 over both batches).
-	L2 string `json:"l2,omitempty"`
-	// Groups splits each batch of B into G equal groups of consecutive rows, each at its own level t_g with its
-	// own MMD^2, c_g, witness, l2 term and gradient penalty; the loss is the mean over groups (RunLevels). 0 or 1:
-	// one group, one level (Run, RunAt). NewTrainStep needs B a multiple of G and B/G >= 2.
-	Groups int `json:"groups,omitempty"`
-}
-
-// Choices for LossConfig.PenaltyAt, LossConfig.MMD and LossConfig.L2.
-const (
-	PenaltyAtXT     = "xt"
-	PenaltyAtInterp = "interp"
-
-	MMDUnbiased = "unbiased"
-	MMDBiased   = "biased"
-
-	L2Witness  = "witness"
-	L2SetMeans = "set-means"
-	L2Features = "features"
-)
-
-func (l LossConfig) interp() bool { return l.PenaltyAt == PenaltyAtInterp }
-
-// groups is the number of groups, 1 for the zero value.
-func (l LossConfig) groups() int { return max(l.Groups, 1) }
-
-// DefaultLoss is the measured default of ../shared/notes/dmmd.md: lambda_l2 = 0.1, lambda_grad = 10 (with the
-// unbiased MMD^2, the witness l2 term and one group).
-func DefaultLoss() LossConfig {
-	return LossConfig{LambdaL2: 0.1, LambdaGrad: 10, PenaltyAt: PenaltyAtXT}
-}
-
-// maxGroups bounds LossConfig.Groups (a batch per side is far smaller in practice).
-const maxGroups = 1 << 16
-
-// Validate rejects negative or non-finite weights, unknown selectors and a negative group count. Whether the
-// groups divide the batch is checked by NewTrainStep.
-func (l LossConfig) Validate() error {
-	if l.PenaltyAt != "" && l.PenaltyAt != PenaltyAtXT && l.PenaltyAt != PenaltyAtInterp {
-		return fmt.Errorf("%w: penalty points %q (want xt or interp)", ErrConfig, l.PenaltyAt)
-	}
-	if l.MMD != "" && l.MMD != MMDUnbiased && l.MMD != MMDBiased {
-		return fmt.Errorf("%w: mmd estimator %q (want unbiased or biased)", ErrConfig, l.MMD)
-	}
-	if l.L2 != "" && l.L2 != L2Witness && l.L2 != L2SetMeans && l.L2 != L2Features {
-		return fmt.Errorf("%w: l2 term %q (want witness, set-means or features)", ErrConfig, l.L2)
-	}
-	if l.Groups < 0 || l.Groups > maxGroups {
-		return fmt.Errorf("%w: groups %d outside [0, %d]", ErrConfig, l.Groups, maxGroups)
-	}
-	for _, v := range []float64{l.LambdaL2, l.LambdaGrad} {
-		if !(v >= 0) || math.IsInf(v, 0) {
-			return fmt.Errorf("%w: loss weights must be finite and >= 0, got lambda_l2 %v, lambda_grad %v",
-				ErrConfig, l.LambdaL2, l.LambdaGrad)
-		}
-	}
-	return nil
-}
-
-// Stats are the loss and its parts for one step, as float64; with groups, each is the mean over the groups.
-type Stats struct {
-	Loss        float64 `json:"loss"`         // -MMD2 + LambdaL2 L2 + LambdaGrad GradPenalty
-	MMD2        float64 `json:"mmd2"`         // the linear-kernel MMD^2 estimate (LossConfig.MMD) between phi(x_t) and phi(y)
-	L2          float64 `json:"l2"`           // the l2 term F_l2 (LossConfig.L2)
-	GradPenalty float64 `json:"grad_penalty"` // mean of (||grad_z f_t|| - 1)^2 at the penalty points
-	GradNorm    float64 `json:"grad_norm"`    // mean of ||grad_z f_t|| at the penalty points
-}
-
-// gradNormEps keeps sqrt differentiable should a witness gradient vanish exactly.
-const gradNormEps = 1e-12
 
 // TrainStep computes the DMMD critic loss and its exact gradient with respect to every parameter for one pair of
 // batches, at one level t or, with LossConfig.Groups = G > 1, at one level per group. The gradient penalty
@@ -141,13 +54,8 @@ func (s *TrainStep) Groups() int { return s.groups }
 
 func (s *TrainStep) build() (err error) {
 	b, cfg := s.b, s.cfg
-	// n rows per side, gn groups of m rows. Every term below is the mean over groups of the per-group term; with
-	// one group the graph is exactly the original one (same ops, same constants), so its results are bit for bit
-	// those of before the groups existed (TestTrainStepGolden).
-	groups := s.groups
-	n, gn, m := float64(s.batch), float64(groups), float64(s.batch/groups)
-	e := &errNodes{}
-	defer e.guard(&err)
+	e := &ops.Chain{}
+	defer e.Guard(&err)
 	var x, y *G.Node
 	x, s.x = b.input("x_t", s.batch, cfg.Channels, cfg.ImageSize, cfg.ImageSize)
 	y, s.y = b.input("y", s.batch, cfg.Channels, cfg.ImageSize, cfg.ImageSize)
@@ -163,70 +71,22 @@ func (s *TrainStep) build() (err error) {
 	if err != nil {
 		return err
 	}
-	// sa, sb: (G, D), row g the sum of group g's features.
-	sa, sb := e.op(sumGroups(fa, groups)), e.op(sumGroups(fb, groups))
-	// dot(u, v) = sum_g <u_g, v_g> over the rows of two (G, D) matrices; sq(u) = the sum of all squares.
-	dot := func(u, v *G.Node) *G.Node {
-		if groups == 1 {
-			return e.op(G.Sum(e.op(matMul(u, v, false, true))))
-		}
-		return e.op(G.Sum(e.op(hadamard(u, v))))
-	}
-	sq := func(u *G.Node) *G.Node { return e.op(G.Sum(e.op(G.Square(u)))) }
-	// perGroup scales a sum over groups to the mean over groups (nothing to do for one group).
-	perGroup := func(v *G.Node) *G.Node {
-		if groups == 1 {
-			return v
-		}
-		return e.op(G.Mul(v, b.constant(1/gn)))
-	}
-	// The nodes are created in the original order: Gorgonia sums the gradient contributions to a node in an order
-	// that follows the graph's construction, so reordering would change the last bits of the gradient.
+	// The terms are built in the original order (see lossTerms).
+	l := newLossTerms(b, e, s.batch, s.groups, fa, fb)
 	var mmd2 *G.Node
 	if s.lc.MMD != MMDBiased {
-		// Unbiased MMD^2 in O(BD), per group:
-		// (||sum a||^2 - sum ||a_i||^2 + ||sum b||^2 - sum ||b_j||^2) / (m(m-1)) - 2 <sum a, sum b> / m^2.
-		within := e.op(G.Add(e.op(G.Sub(dot(sa, sa), sq(fa))), e.op(G.Sub(dot(sb, sb), sq(fb)))))
-		mmd2 = e.op(G.Sub(e.op(G.Mul(within, b.constant(1/(gn*m*(m-1))))), e.op(G.Mul(dot(sa, sb), b.constant(2/(gn*m*m))))))
+		mmd2 = l.unbiasedMMD2()
 	}
-	// Witness directions c_g = mean b_g - mean a_g, (G, D); f_g(z) = <phi(z), c_g>.
-	cdir := e.op(G.Mul(e.op(G.Sub(sb, sa)), b.constant(1/m)))
+	l.setDirections()
 	if s.lc.MMD == MMDBiased {
 		// ||mean a_g - mean b_g||^2 = ||c_g||^2.
-		mmd2 = perGroup(sq(cdir))
+		mmd2 = l.perGroup(l.sq(l.cdir))
 	}
-	// witness returns <u_r, c_g(r)> for each row r of u: (rows, 1) with one group, (rows) with several; u has the
-	// batch's rows (group g(r) = r / m) or one row per group.
-	var cRows *G.Node // c_g repeated to the batch's rows
-	witness := func(u *G.Node) *G.Node {
-		if groups == 1 {
-			return e.op(matMul(u, cdir, false, true))
-		}
-		c := cdir
-		if u.Shape()[0] != groups {
-			if cRows == nil {
-				cRows = e.op(broadcastRows(cdir, s.batch))
-			}
-			c = cRows
-		}
-		return e.op(G.Sum(e.op(hadamard(u, c)), 1))
-	}
-	var l2 *G.Node
-	switch s.lc.L2 {
-	case L2SetMeans:
-		// mean_i f_g(a_i) = <sum a_g, c_g> / m: per group ((.)^2 + (.)^2) / 2, then the mean over groups.
-		l2 = e.op(G.Mul(e.op(G.Add(sq(witness(sa)), sq(witness(sb)))), b.constant(1/(2*gn*m*m))))
-	case L2Features:
-		l2 = e.op(G.Mul(e.op(G.Add(sq(fa), sq(fb))), b.constant(1/(2*n))))
-	default:
-		// The mean of f^2 over both batches; equal groups make the mean over groups the mean over all rows.
-		l2 = e.op(G.Mul(e.op(G.Add(sq(witness(fa)), sq(witness(fb)))), b.constant(1/(2*n))))
-	}
+	l2 := l.l2(s.lc.L2)
 	// grad_z f_g at the penalty points: the input-VJP seeded, row by row, with its group's c_g.
-	v := e.op(matMul(cdir, b.p("head.weight"), false, false))
-	gflat := e.op(broadcastRows(v, s.batch))
-	if e.err != nil {
-		return e.err
+	gflat := e.Op(ops.BroadcastRows(e.Op(b.seed(l.cdir)), s.batch))
+	if e.Err != nil {
+		return e.Err
 	}
 	if s.lc.interp() {
 		// The penalty reads the gradient at separate points: one more forward pass there, then the VJP.
@@ -240,14 +100,10 @@ func (s *TrainStep) build() (err error) {
 	if err != nil {
 		return err
 	}
-	// Equal groups: the mean over groups of the per-group means is the mean over all points.
-	gzFlat := e.op(G.Reshape(gz, tensor.Shape{s.batch, cfg.InputSize()}))
-	norms := e.op(G.Sqrt(e.op(G.Add(e.op(G.Sum(e.op(G.Square(gzFlat)), 1)), b.constant(gradNormEps)))))
-	pen := e.op(G.Mean(e.op(G.Square(e.op(G.Sub(norms, b.constant(1)))))))
-	gnorm := e.op(G.Mean(norms))
-	loss := e.op(G.Sub(e.op(G.Add(e.op(G.Mul(l2, b.constant(s.lc.LambdaL2))), e.op(G.Mul(pen, b.constant(s.lc.LambdaGrad))))), mmd2))
-	if e.err != nil {
-		return e.err
+	pen, gnorm := l.penalty(gz, cfg.InputSize())
+	loss := l.loss(mmd2, l2, pen, s.lc)
+	if e.Err != nil {
+		return e.Err
 	}
 	grads, err := G.Grad(loss, b.params...)
 	if err != nil {
@@ -260,29 +116,6 @@ func (s *TrainStep) build() (err error) {
 		s.outs[i] = s.read(n, nil)
 	}
 	return nil
-}
-
-// errNodes threads the first error through a chain of graph constructions: e.op(f(...)) records f's error and
-// passes its node on. A constructor that fails returns a nil node, which the next constructor may panic on;
-// guard turns that panic back into the first error.
-type errNodes struct{ err error }
-
-func (e *errNodes) op(n *G.Node, err error) *G.Node {
-	if e.err == nil && err != nil {
-		e.err = err
-	}
-	return n
-}
-
-// guard, deferred with the builder's named error result, reports the first recorded error instead of a panic
-// that followed it. Panics with no earlier error are bugs and propagate.
-func (e *errNodes) guard(err *error) {
-	if r := recover(); r != nil {
-		if e.err == nil {
-			panic(r)
-		}
-		*err = e.err
-	}
 }
 
 // Run computes the loss at level t for the noisy batch xt and the clean batch y (each Batch*InputSize values),

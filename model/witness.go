@@ -36,7 +36,7 @@ func NewWitness(p *Params, batch int) (*Witness, error) {
 		return nil, err
 	}
 	// The gradient of sum_i <phi_i, dir_i> with respect to the head input is dirs · W_head.
-	gflat, err := matMul(dirs, c.b.p("head.weight"), false, false)
+	gflat, err := c.b.seed(dirs)
 	if err != nil {
 		return nil, err
 	}

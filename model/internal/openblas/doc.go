@@ -1,2 +1,2 @@
-// Package openblas links OpenBLAS for the openblas build tag (see package model). Without the tag it is empty.
+// Package openblas links OpenBLAS for the openblas build tag (see model/internal/gemm). Without the tag it is empty.
 package openblas

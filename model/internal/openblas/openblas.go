@@ -2,7 +2,7 @@
 
 package openblas
 
-// This file is separate from package model because a package cannot hold both cgo and Go assembly files.
+// This file is separate from package gemm because a package cannot hold both cgo and Go assembly files.
 
 // #cgo LDFLAGS: -lopenblas
 import "C"

@@ -1,4 +1,4 @@
-package model
+package ops
 
 import (
 	"fmt"
@@ -36,15 +36,15 @@ type convWOp struct {
 	s64                 convScratch[float64]
 }
 
-func conv(x, w *G.Node, stride, pad int) (*G.Node, error) {
+func Conv(x, w *G.Node, stride, pad int) (*G.Node, error) {
 	return G.ApplyOp(&convOp{stride: stride, pad: pad}, x, w)
 }
 
-func convT(g, w *G.Node, stride, pad, h, wd int) (*G.Node, error) {
+func ConvT(g, w *G.Node, stride, pad, h, wd int) (*G.Node, error) {
 	return G.ApplyOp(&convTOp{stride: stride, pad: pad, h: h, w: wd}, g, w)
 }
 
-func convW(x, g *G.Node, stride, pad, kh, kw int) (*G.Node, error) {
+func ConvW(x, g *G.Node, stride, pad, kh, kw int) (*G.Node, error) {
 	return G.ApplyOp(&convWOp{stride: stride, pad: pad, kh: kh, kw: kw}, x, g)
 }
 
@@ -103,11 +103,11 @@ func (op *convOp) Do(inputs ...G.Value) (G.Value, error) {
 
 func (op *convOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	x, w := inputs[0], inputs[1]
-	dx, err := convT(grad, w, op.stride, op.pad, x.Shape()[2], x.Shape()[3])
+	dx, err := ConvT(grad, w, op.stride, op.pad, x.Shape()[2], x.Shape()[3])
 	if err != nil {
 		return nil, err
 	}
-	dw, err := convW(x, grad, op.stride, op.pad, w.Shape()[2], w.Shape()[3])
+	dw, err := ConvW(x, grad, op.stride, op.pad, w.Shape()[2], w.Shape()[3])
 	if err != nil {
 		return nil, err
 	}
@@ -168,15 +168,15 @@ func (op *convTOp) Do(inputs ...G.Value) (G.Value, error) {
 	return out, nil
 }
 
-// SymDiff: convT(g, w) = J_x(w)^T g is linear in g and in w. With upstream G (shaped like the convolution input),
-// <G, J^T g> = <J G, g>, so d/dg = conv(G, w) and d/dw = convW(G, g).
+// SymDiff: ConvT(g, w) = J_x(w)^T g is linear in g and in w. With upstream G (shaped like the convolution input),
+// <G, J^T g> = <J G, g>, so d/dg = Conv(G, w) and d/dw = ConvW(G, g).
 func (op *convTOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	g, w := inputs[0], inputs[1]
-	dg, err := conv(grad, w, op.stride, op.pad)
+	dg, err := Conv(grad, w, op.stride, op.pad)
 	if err != nil {
 		return nil, err
 	}
-	dw, err := convW(grad, g, op.stride, op.pad, w.Shape()[2], w.Shape()[3])
+	dw, err := ConvW(grad, g, op.stride, op.pad, w.Shape()[2], w.Shape()[3])
 	if err != nil {
 		return nil, err
 	}
@@ -237,14 +237,14 @@ func (op *convWOp) Do(inputs ...G.Value) (G.Value, error) {
 	return out, nil
 }
 
-// SymDiff: convW(x, g) is bilinear with <G, convW(x, g)> = <conv(x, G), g> = <x, convT(g, G)>.
+// SymDiff: ConvW(x, g) is bilinear with <G, ConvW(x, g)> = <Conv(x, G), g> = <x, ConvT(g, G)>.
 func (op *convWOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	x, g := inputs[0], inputs[1]
-	dx, err := convT(g, grad, op.stride, op.pad, x.Shape()[2], x.Shape()[3])
+	dx, err := ConvT(g, grad, op.stride, op.pad, x.Shape()[2], x.Shape()[3])
 	if err != nil {
 		return nil, err
 	}
-	dg, err := conv(x, grad, op.stride, op.pad)
+	dg, err := Conv(x, grad, op.stride, op.pad)
 	if err != nil {
 		return nil, err
 	}

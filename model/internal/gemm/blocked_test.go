@@ -1,4 +1,4 @@
-package model
+package gemm
 
 import (
 	"fmt"

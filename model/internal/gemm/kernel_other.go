@@ -1,6 +1,6 @@
 //go:build !amd64 || purego
 
-package model
+package gemm
 
 // Without the assembly micro-kernel every float32 product goes to the configured BLAS.
 var haveKernel = false

@@ -1,35 +1,9 @@
-package model
+package ops
 
 import (
-	"gonum.org/v1/gonum/blas"
-	G "gorgonia.org/gorgonia"
+	"github.com/dmmd/dmmd/model/internal/gemm"
+	"github.com/dmmd/dmmd/model/internal/parallel"
 )
-
-// num is the element type of a network: float32 (training and sampling) or float64 (gradient checks).
-type num interface{ ~float32 | ~float64 }
-
-// gemm computes c = op(a) op(b) + beta c in row-major layout: float32 with this package's blocked AVX2/FMA product
-// when the CPU has it (pure-Go build), otherwise with the BLAS Gorgonia is configured to use (gonum's pure-Go
-// BLAS by default, OpenBLAS with the openblas build tag).
-func gemm[T num](tA, tB bool, m, n, k int, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
-	ta, tb := blas.NoTrans, blas.NoTrans
-	if tA {
-		ta = blas.Trans
-	}
-	if tB {
-		tb = blas.Trans
-	}
-	switch a := any(a).(type) {
-	case []float32:
-		if useKernelGEMM {
-			sgemmBlocked(tA, tB, m, n, k, a, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
-			return
-		}
-		G.WhichBLAS().Sgemm(ta, tb, m, n, k, 1, a, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
-	case []float64:
-		G.WhichBLAS().Dgemm(ta, tb, m, n, k, 1, a, lda, any(b).([]float64), ldb, float64(beta), any(c).([]float64), ldc)
-	}
-}
 
 // convGeom is the geometry of one 2-D convolution over a batch (NCHW input, OIHW weights, square stride and padding).
 type convGeom struct {
@@ -56,7 +30,7 @@ func newConvGeom(b, cin, h, w, cout, kh, kw, stride, pad int) convGeom {
 // x[b, ci, oh*Stride-Pad+i, ow*Stride-Pad+j], or 0 outside the image.
 func im2col[T num](g *convGeom, x, cols []T) {
 	hw := g.Ho * g.Wo
-	parallelFor(g.K, g.N, func(lo, hi int) {
+	parallel.For(g.K, g.N, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			ci := r / (g.KH * g.KW)
 			i := r / g.KW % g.KH
@@ -106,7 +80,7 @@ func col2im[T num](g *convGeom, dcols, dx []T) {
 	hw := g.Ho * g.Wo
 	kk := g.KH * g.KW
 	// Parallel over input channels: rows of channel ci only touch planes of channel ci.
-	parallelFor(g.Cin, kk*g.N, func(lo, hi int) {
+	parallel.For(g.Cin, kk*g.N, func(lo, hi int) {
 		for ci := lo; ci < hi; ci++ {
 			for b := 0; b < g.B; b++ {
 				clear(dx[(b*g.Cin+ci)*g.H*g.W : (b*g.Cin+ci+1)*g.H*g.W])
@@ -140,7 +114,7 @@ func col2im[T num](g *convGeom, dcols, dx []T) {
 
 // toCBN copies a (B, C, HW) tensor into (C, B*HW) order.
 func toCBN[T num](src, dst []T, b, c, hw int) {
-	parallelFor(c, b*hw, func(lo, hi int) {
+	parallel.For(c, b*hw, func(lo, hi int) {
 		for ci := lo; ci < hi; ci++ {
 			for bi := 0; bi < b; bi++ {
 				copy(dst[(ci*b+bi)*hw:(ci*b+bi+1)*hw], src[(bi*c+ci)*hw:(bi*c+ci+1)*hw])
@@ -151,7 +125,7 @@ func toCBN[T num](src, dst []T, b, c, hw int) {
 
 // fromCBN copies a (C, B*HW) matrix into (B, C, HW) order.
 func fromCBN[T num](src, dst []T, b, c, hw int) {
-	parallelFor(c, b*hw, func(lo, hi int) {
+	parallel.For(c, b*hw, func(lo, hi int) {
 		for ci := lo; ci < hi; ci++ {
 			for bi := 0; bi < b; bi++ {
 				copy(dst[(bi*c+ci)*hw:(bi*c+ci+1)*hw], src[(ci*b+bi)*hw:(ci*b+bi+1)*hw])
@@ -172,12 +146,12 @@ func grow[T num](s []T, n int) []T {
 	return s[:n]
 }
 
-// convForward computes y = conv(x, w) (no bias) into y (B, Cout, Ho, Wo).
+// convForward computes y = Conv(x, w) (no bias) into y (B, Cout, Ho, Wo).
 func convForward[T num](g *convGeom, x, w, y []T, s *convScratch[T]) {
 	s.cols = grow(s.cols, g.K*g.N)
 	s.mat = grow(s.mat, g.Cout*g.N)
 	im2col(g, x, s.cols)
-	gemm(false, false, g.Cout, g.N, g.K, w, g.K, s.cols, g.N, 0, s.mat, g.N)
+	gemm.Do(false, false, g.Cout, g.N, g.K, w, g.K, s.cols, g.N, 0, s.mat, g.N)
 	fromCBN(s.mat, y, g.B, g.Cout, g.Ho*g.Wo)
 }
 
@@ -186,7 +160,7 @@ func convInputGrad[T num](g *convGeom, dy, w, dx []T, s *convScratch[T]) {
 	s.cols = grow(s.cols, g.K*g.N)
 	s.mat = grow(s.mat, g.Cout*g.N)
 	toCBN(dy, s.mat, g.B, g.Cout, g.Ho*g.Wo)
-	gemm(true, false, g.K, g.N, g.Cout, w, g.K, s.mat, g.N, 0, s.cols, g.N)
+	gemm.Do(true, false, g.K, g.N, g.Cout, w, g.K, s.mat, g.N, 0, s.cols, g.N)
 	col2im(g, s.cols, dx)
 }
 
@@ -196,5 +170,5 @@ func convWeightGrad[T num](g *convGeom, x, dy, dw []T, s *convScratch[T]) {
 	s.mat = grow(s.mat, g.Cout*g.N)
 	im2col(g, x, s.cols)
 	toCBN(dy, s.mat, g.B, g.Cout, g.Ho*g.Wo)
-	gemm(false, true, g.Cout, g.K, g.N, s.mat, g.N, s.cols, g.N, 0, dw, g.K)
+	gemm.Do(false, true, g.Cout, g.K, g.N, s.mat, g.N, s.cols, g.N, 0, dw, g.K)
 }

@@ -1,4 +1,4 @@
-package model
+package ops
 
 import (
 	"fmt"
@@ -72,7 +72,7 @@ var convCases = []struct{ b, c, h, w, o, k, s, pad int }{
 }
 
 // TestConvKernels checks the forward, input-gradient and weight-gradient kernels against the direct loop and
-// the adjoint identities <conv(x, w), g> = <x, convT(g, w)> = <w, convW(x, g)>.
+// the adjoint identities <Conv(x, w), g> = <x, ConvT(g, w)> = <w, ConvW(x, g)>.
 func TestConvKernels(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 3))
 	for _, tc := range convCases {
@@ -97,10 +97,10 @@ func TestConvKernels(t *testing.T) {
 		convWeightGrad(&g, x, gy, dw, &s)
 		lhs := dot(want, gy)
 		if r := dot(x, dx); math.Abs(r-lhs) > 1e-10*math.Max(1, math.Abs(lhs)) {
-			t.Errorf("%s: <conv(x,w), g> = %v but <x, convT(g,w)> = %v", name, lhs, r)
+			t.Errorf("%s: <Conv(x,w), g> = %v but <x, ConvT(g,w)> = %v", name, lhs, r)
 		}
 		if r := dot(w, dw); math.Abs(r-lhs) > 1e-10*math.Max(1, math.Abs(lhs)) {
-			t.Errorf("%s: <conv(x,w), g> = %v but <w, convW(x,g)> = %v", name, lhs, r)
+			t.Errorf("%s: <Conv(x,w), g> = %v but <w, ConvW(x,g)> = %v", name, lhs, r)
 		}
 		// Each entry of dx and dw against the direct loop's partial derivatives (unit perturbations).
 		for _, i := range []int{0, len(x) / 2, len(x) - 1} {
@@ -195,20 +195,20 @@ func TestConvOpsInGraph(t *testing.T) {
 		w := randSlice(tc.o*tc.c*tc.k*tc.k, rng)
 		want, ho, wo := naiveConv(x, tc.b, tc.c, tc.h, tc.w, w, tc.o, tc.k, tc.k, tc.s, tc.pad)
 		xs, ws, ys := []int{tc.b, tc.c, tc.h, tc.w}, []int{tc.o, tc.c, tc.k, tc.k}, []int{tc.b, tc.o, ho, wo}
-		got, shape := evalGraph(t, func(in []*G.Node) (*G.Node, error) { return conv(in[0], in[1], tc.s, tc.pad) },
+		got, shape := evalGraph(t, func(in []*G.Node) (*G.Node, error) { return Conv(in[0], in[1], tc.s, tc.pad) },
 			dense64(xs, x), dense64(ws, w))
 		if !shape.Eq(tensor.Shape(ys)) || maxAbsDiff(got, want) > 1e-12 {
 			t.Errorf("%+v: conv op shape %v, diff %g", tc, shape, maxAbsDiff(got, want))
 		}
 		gy := randSlice(len(want), rng)
 		dx, shape := evalGraph(t, func(in []*G.Node) (*G.Node, error) {
-			return convT(in[0], in[1], tc.s, tc.pad, tc.h, tc.w)
+			return ConvT(in[0], in[1], tc.s, tc.pad, tc.h, tc.w)
 		}, dense64(ys, gy), dense64(ws, w))
 		if !shape.Eq(tensor.Shape(xs)) || math.Abs(dot(dx, x)-dot(gy, want)) > 1e-10*math.Max(1, math.Abs(dot(gy, want))) {
 			t.Errorf("%+v: convT op is not the adjoint (shape %v)", tc, shape)
 		}
 		dw, shape := evalGraph(t, func(in []*G.Node) (*G.Node, error) {
-			return convW(in[0], in[1], tc.s, tc.pad, tc.k, tc.k)
+			return ConvW(in[0], in[1], tc.s, tc.pad, tc.k, tc.k)
 		}, dense64(xs, x), dense64(ys, gy))
 		if !shape.Eq(tensor.Shape(ws)) || math.Abs(dot(dw, w)-dot(gy, want)) > 1e-10*math.Max(1, math.Abs(dot(gy, want))) {
 			t.Errorf("%+v: convW op is not the weight adjoint (shape %v)", tc, shape)
@@ -246,7 +246,7 @@ func TestMatMulOp(t *testing.T) {
 		if tc.tB {
 			bv, bs = transpose(b, k, n), []int{n, k}
 		}
-		got, shape := evalGraph(t, func(in []*G.Node) (*G.Node, error) { return matMul(in[0], in[1], tc.tA, tc.tB) },
+		got, shape := evalGraph(t, func(in []*G.Node) (*G.Node, error) { return MatMul(in[0], in[1], tc.tA, tc.tB) },
 			dense64(as, av), dense64(bs, bv))
 		if !shape.Eq(tensor.Shape{m, n}) || maxAbsDiff(got, want) > 1e-12 {
 			t.Errorf("%+v: shape %v, diff %g", tc, shape, maxAbsDiff(got, want))
@@ -282,7 +282,7 @@ func TestReductionsAgainstLoops(t *testing.T) {
 	}
 
 	// sumRows: (B, C) -> (1, C).
-	got, _ := evalGraph(t, func(in []*G.Node) (*G.Node, error) { return sumRows(in[0]) }, dense64([]int{b, c}, x2))
+	got, _ := evalGraph(t, func(in []*G.Node) (*G.Node, error) { return SumRows(in[0]) }, dense64([]int{b, c}, x2))
 	want := make([]float64, c)
 	for i := 0; i < b; i++ {
 		for j := 0; j < c; j++ {
@@ -292,7 +292,7 @@ func TestReductionsAgainstLoops(t *testing.T) {
 	check("sumRows", got, want, 1e-12)
 
 	// broadcastRows: (1, C) -> (B, C).
-	got, _ = evalGraph(t, func(in []*G.Node) (*G.Node, error) { return broadcastRows(in[0], b) }, dense64([]int{1, c}, row))
+	got, _ = evalGraph(t, func(in []*G.Node) (*G.Node, error) { return BroadcastRows(in[0], b) }, dense64([]int{1, c}, row))
 	want = nil
 	for i := 0; i < b; i++ {
 		want = append(want, row...)
@@ -300,7 +300,7 @@ func TestReductionsAgainstLoops(t *testing.T) {
 	check("broadcastRows", got, want, 0)
 
 	// addBias (4-D, two biases) and sumBias.
-	got, _ = evalGraph(t, func(in []*G.Node) (*G.Node, error) { return addBias(in[0], in[1], in[2]) },
+	got, _ = evalGraph(t, func(in []*G.Node) (*G.Node, error) { return AddBias(in[0], in[1], in[2]) },
 		dense64([]int{b, c, h, w}, x4), dense64([]int{c}, bias), dense64([]int{1, c}, bias2))
 	want = make([]float64, len(x4))
 	for i := range x4 {
@@ -316,7 +316,7 @@ func TestReductionsAgainstLoops(t *testing.T) {
 		want[i/(h*w)%c] += x4[i]
 	}
 	check("sumBias 4-D", got, want, 1e-12)
-	got, _ = evalGraph(t, func(in []*G.Node) (*G.Node, error) { return addBias(in[0], in[1]) },
+	got, _ = evalGraph(t, func(in []*G.Node) (*G.Node, error) { return AddBias(in[0], in[1]) },
 		dense64([]int{b, c}, x2), dense64([]int{c}, bias))
 	want = make([]float64, len(x2))
 	for i := range x2 {
@@ -325,13 +325,13 @@ func TestReductionsAgainstLoops(t *testing.T) {
 	check("addBias 2-D", got, want, 1e-15)
 
 	// spatialMean and spatialSpread.
-	got, _ = evalGraph(t, func(in []*G.Node) (*G.Node, error) { return spatialMean(in[0]) }, dense64([]int{b, c, h, w}, x4))
+	got, _ = evalGraph(t, func(in []*G.Node) (*G.Node, error) { return SpatialMean(in[0]) }, dense64([]int{b, c, h, w}, x4))
 	want = make([]float64, b*c)
 	for i := range x4 {
 		want[i/(h*w)] += x4[i] / (h * w)
 	}
 	check("spatialMean", got, want, 1e-12)
-	got, _ = evalGraph(t, func(in []*G.Node) (*G.Node, error) { return spatialSpread(in[0], h, w) }, dense64([]int{b, c}, x2))
+	got, _ = evalGraph(t, func(in []*G.Node) (*G.Node, error) { return SpatialSpread(in[0], h, w) }, dense64([]int{b, c}, x2))
 	want = make([]float64, b*c*h*w)
 	for i := range want {
 		want[i] = x2[i/(h*w)] / (h * w)
@@ -388,13 +388,13 @@ func TestSiLUDerivatives(t *testing.T) {
 	for i := range ones {
 		ones[i] = 1
 	}
-	d1, _ := evalGraph(t, func(n []*G.Node) (*G.Node, error) { return siluBack(n[1], n[0]) }, in, dense64([]int{len(xs)}, ones))
+	d1, _ := evalGraph(t, func(n []*G.Node) (*G.Node, error) { return SiLUBack(n[1], n[0]) }, in, dense64([]int{len(xs)}, ones))
 	d2, _ := evalGraph(t, func(n []*G.Node) (*G.Node, error) { return siluBack2(n[1], n[1], n[0]) }, in, dense64([]int{len(xs)}, ones))
-	y, _ := evalGraph(t, func(n []*G.Node) (*G.Node, error) { return silu(n[0]) }, in)
+	y, _ := evalGraph(t, func(n []*G.Node) (*G.Node, error) { return SiLU(n[0]) }, in)
 	for i, x := range xs {
 		const h = 1e-5
 		if math.Abs(y[i]-f(x)) > 1e-15*math.Max(1, math.Abs(x)) {
-			t.Errorf("silu(%v) = %v, want %v", x, y[i], f(x))
+			t.Errorf("SiLU(%v) = %v, want %v", x, y[i], f(x))
 		}
 		fd1 := (f(x+h) - f(x-h)) / (2 * h)
 		if math.Abs(d1[i]-fd1) > 1e-8 {

@@ -1,6 +1,10 @@
-package model
+package ops
 
-import "math"
+import (
+	"math"
+
+	"github.com/dmmd/dmmd/model/internal/parallel"
+)
 
 // sigmoid is 1/(1+exp(-x)), evaluated without overflow for either sign.
 func sigmoid(x float64) float64 {
@@ -13,20 +17,20 @@ func sigmoid(x float64) float64 {
 
 // SiLU and its first two derivatives, with s = sigmoid(x):
 //
-//	silu(x)   = x s
+//	SiLU(x)   = x s
 //	dsilu(x)  = s (1 + x (1 - s))           (the first derivative)
 //	d2silu(x) = s (1 - s) (2 + x (1 - 2 s))  (the second derivative)
 func siluKernel[T num](x, y []T) {
 	if x32, ok := any(x).([]float32); ok {
 		y32 := any(y).([]float32)
-		parallelFor(len(x), 8, func(lo, hi int) {
+		parallel.For(len(x), 8, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				y32[i] = x32[i] * sigmoid32(x32[i])
 			}
 		})
 		return
 	}
-	parallelFor(len(x), 20, func(lo, hi int) {
+	parallel.For(len(x), 20, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			v := float64(x[i])
 			y[i] = T(v * sigmoid(v))
@@ -38,7 +42,7 @@ func siluKernel[T num](x, y []T) {
 func siluBackKernel[T num](g, x, out []T) {
 	if x32, ok := any(x).([]float32); ok {
 		g32, o32 := any(g).([]float32), any(out).([]float32)
-		parallelFor(len(x), 8, func(lo, hi int) {
+		parallel.For(len(x), 8, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				v := x32[i]
 				s := sigmoid32(v)
@@ -47,7 +51,7 @@ func siluBackKernel[T num](g, x, out []T) {
 		})
 		return
 	}
-	parallelFor(len(x), 20, func(lo, hi int) {
+	parallel.For(len(x), 20, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			v := float64(x[i])
 			s := sigmoid(v)
@@ -60,7 +64,7 @@ func siluBackKernel[T num](g, x, out []T) {
 func siluBack2Kernel[T num](a, g, x, out []T) {
 	if x32, ok := any(x).([]float32); ok {
 		a32, g32, o32 := any(a).([]float32), any(g).([]float32), any(out).([]float32)
-		parallelFor(len(x), 10, func(lo, hi int) {
+		parallel.For(len(x), 10, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				v := x32[i]
 				s := sigmoid32(v)
@@ -69,7 +73,7 @@ func siluBack2Kernel[T num](a, g, x, out []T) {
 		})
 		return
 	}
-	parallelFor(len(x), 25, func(lo, hi int) {
+	parallel.For(len(x), 25, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			v := float64(x[i])
 			s := sigmoid(v)
@@ -81,7 +85,7 @@ func siluBack2Kernel[T num](a, g, x, out []T) {
 // addBiasKernel writes y[b, c, r] = x[b, c, r] + sum_k biases[k][g_k, c] for x of shape (B, C, R), where bias k
 // has groups[k] rows and row b reads its row g_k = b / (B/groups[k]).
 func addBiasKernel[T num](x, y []T, biases [][]T, groups []int, b, c, r int) {
-	parallelFor(b*c, r, func(lo, hi int) {
+	parallel.For(b*c, r, func(lo, hi int) {
 		for bc := lo; bc < hi; bc++ {
 			bi, ch := bc/c, bc%c
 			var add T
@@ -101,7 +105,7 @@ func addBiasKernel[T num](x, y []T, biases [][]T, groups []int, b, c, r int) {
 // Sums are accumulated in float64.
 func sumBiasKernel[T num](g, out []T, groups, b, c, r int) {
 	per := b / groups
-	parallelFor(groups*c, per*r, func(lo, hi int) {
+	parallel.For(groups*c, per*r, func(lo, hi int) {
 		for gc := lo; gc < hi; gc++ {
 			gi, ch := gc/c, gc%c
 			var s float64
@@ -117,7 +121,7 @@ func sumBiasKernel[T num](g, out []T, groups, b, c, r int) {
 
 // hadamardKernel writes out = a * b elementwise.
 func hadamardKernel[T num](a, b, out []T) {
-	parallelFor(len(out), 1, func(lo, hi int) {
+	parallel.For(len(out), 1, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			out[i] = a[i] * b[i]
 		}
@@ -128,7 +132,7 @@ func hadamardKernel[T num](a, b, out []T) {
 // the given number of equal groups of consecutive rows (one group: the column sums). Accumulated in float64.
 func sumRowsKernel[T num](x, out []T, groups, b, f int) {
 	per := b / groups
-	parallelFor(groups*f, per, func(lo, hi int) {
+	parallel.For(groups*f, per, func(lo, hi int) {
 		for gj := lo; gj < hi; gj++ {
 			gi, j := gj/f, gj%f
 			var s float64
@@ -153,7 +157,7 @@ func broadcastRowsKernel[T num](v, out []T, groups, n int) {
 
 // spatialMeanKernel writes out[b, c] = mean over r of x[b, c, r] for x of shape (B, C, R).
 func spatialMeanKernel[T num](x, out []T, bc, r int) {
-	parallelFor(bc, r, func(lo, hi int) {
+	parallel.For(bc, r, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			var s float64
 			for _, v := range x[i*r : (i+1)*r] {
@@ -167,7 +171,7 @@ func spatialMeanKernel[T num](x, out []T, bc, r int) {
 // spatialSpreadKernel writes out[b, c, r] = g[b, c] / R, the adjoint of spatialMeanKernel.
 func spatialSpreadKernel[T num](g, out []T, bc, r int) {
 	inv := 1 / float64(r)
-	parallelFor(bc, r, func(lo, hi int) {
+	parallel.For(bc, r, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			v := T(float64(g[i]) * inv)
 			dst := out[i*r : (i+1)*r]

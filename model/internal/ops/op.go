@@ -1,4 +1,11 @@
-package model
+// Package ops holds the Gorgonia custom ops the network is built from, and their pure-Go kernels: convolution
+// (Conv) with its input and weight adjoints (ConvT, ConvW), matrix product with transpose flags (MatMul), bias add
+// shared or per group of rows (AddBias), SiLU and its derivatives (SiLU, SiLUBack), grouped row sums and row repeats
+// (SumGroups, SumRows, BroadcastRows), the elementwise product (Hadamard) and the spatial mean and its adjoint
+// (SpatialMean, SpatialSpread). Tensors are row-major: images (B, C, H, W), conv weights (Cout, Cin, KH, KW),
+// matrices (rows, cols). Every op's symbolic derivative is built from ops of this set, so a graph made of them can
+// be differentiated by Gorgonia once, to first order, with adjoints tested here against plain loops.
+package ops
 
 import (
 	"fmt"
@@ -6,6 +13,7 @@ import (
 	"hash/fnv"
 
 	"github.com/chewxy/hm"
+	"github.com/dmmd/dmmd/model/internal/gemm"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -95,6 +103,9 @@ func shapesOf(name string, want int, in []G.DimSizer) ([]tensor.Shape, error) {
 	}
 	return out, nil
 }
+
+// num is the element type of a network: float32 (training and sampling) or float64 (gradient checks).
+type num = gemm.Float
 
 // data returns the backing slice of a float tensor as []T.
 func data[T num](d *tensor.Dense) []T { return d.Data().([]T) }

@@ -1,6 +1,6 @@
 //go:build openblas && cgo
 
-package model
+package gemm
 
 import (
 	G "gorgonia.org/gorgonia"

@@ -1,4 +1,4 @@
-package model
+package ops
 
 import (
 	"fmt"
@@ -21,16 +21,16 @@ func gradGraph(t *testing.T, f func(in []*G.Node) (*G.Node, error), w []float64,
 		nodes = append(nodes, G.NewTensor(g, in.Dtype(), in.Dims(), G.WithShape(in.Shape()...),
 			G.WithName(fmt.Sprintf("in%d", i)), G.WithValue(in)))
 	}
-	e := &errNodes{}
-	y := e.op(f(nodes))
-	if e.err != nil {
-		t.Fatal(e.err)
+	e := &Chain{}
+	y := e.Op(f(nodes))
+	if e.Err != nil {
+		t.Fatal(e.Err)
 	}
-	flat := e.op(G.Reshape(y, tensor.Shape{1, len(w)}))
+	flat := e.Op(G.Reshape(y, tensor.Shape{1, len(w)}))
 	wn := G.NewTensor(g, tensor.Float64, 2, G.WithShape(1, len(w)), G.WithName("w"), G.WithValue(dense64([]int{1, len(w)}, w)))
-	cost := e.op(G.Sum(e.op(hadamard(flat, wn))))
-	if e.err != nil {
-		t.Fatal(e.err)
+	cost := e.Op(G.Sum(e.Op(Hadamard(flat, wn))))
+	if e.Err != nil {
+		t.Fatal(e.Err)
 	}
 	grads, err := G.Grad(cost, nodes...)
 	if err != nil {
@@ -82,7 +82,7 @@ func TestGroupedOps(t *testing.T) {
 		up := randSlice(b*c*r, rng)
 
 		// addBias on a 4-D x with a shared (C) bias and a grouped (G, C) bias; on a 2-D x with a grouped bias.
-		y, g := gradGraph(t, func(in []*G.Node) (*G.Node, error) { return addBias(in[0], in[1], in[2]) }, up,
+		y, g := gradGraph(t, func(in []*G.Node) (*G.Node, error) { return AddBias(in[0], in[1], in[2]) }, up,
 			dense64([]int{b, c, tc.h, tc.w}, x), dense64([]int{c}, shared), dense64([]int{gs, c}, grouped))
 		want := make([]float64, len(x))
 		wantShared, wantGrouped := make([]float64, c), make([]float64, gs*c)
@@ -97,7 +97,7 @@ func TestGroupedOps(t *testing.T) {
 		check(name+" addBias d/dshared (sumBias)", g[1], wantShared, 1e-12)
 		check(name+" addBias d/dgrouped (grouped sumBias)", g[2], wantGrouped, 1e-12)
 		x2, up2 := x[:b*c], up[:b*c]
-		y, g = gradGraph(t, func(in []*G.Node) (*G.Node, error) { return addBias(in[0], in[1]) }, up2,
+		y, g = gradGraph(t, func(in []*G.Node) (*G.Node, error) { return AddBias(in[0], in[1]) }, up2,
 			dense64([]int{b, c}, x2), dense64([]int{gs, c}, grouped))
 		want, wantGrouped = make([]float64, b*c), make([]float64, gs*c)
 		for i := range x2 {
@@ -111,7 +111,7 @@ func TestGroupedOps(t *testing.T) {
 		f := c * r
 		v := randSlice(gs*f, rng)
 		upG := randSlice(gs*f, rng)
-		y, g = gradGraph(t, func(in []*G.Node) (*G.Node, error) { return sumGroups(in[0], gs) }, upG, dense64([]int{b, f}, x))
+		y, g = gradGraph(t, func(in []*G.Node) (*G.Node, error) { return SumGroups(in[0], gs) }, upG, dense64([]int{b, f}, x))
 		want = make([]float64, gs*f)
 		wantX := make([]float64, b*f)
 		for i := range x {
@@ -121,7 +121,7 @@ func TestGroupedOps(t *testing.T) {
 		}
 		check(name+" sumGroups", y, want, 1e-12)
 		check(name+" sumGroups d/dx (broadcastRows)", g[0], wantX, 0)
-		y, g = gradGraph(t, func(in []*G.Node) (*G.Node, error) { return broadcastRows(in[0], b) }, up, dense64([]int{gs, f}, v))
+		y, g = gradGraph(t, func(in []*G.Node) (*G.Node, error) { return BroadcastRows(in[0], b) }, up, dense64([]int{gs, f}, v))
 		want = make([]float64, b*f)
 		wantV := make([]float64, gs*f)
 		for i := range want {
@@ -131,26 +131,26 @@ func TestGroupedOps(t *testing.T) {
 		}
 		check(name+" broadcastRows", y, want, 0)
 		check(name+" broadcastRows d/dv (sumGroups)", g[0], wantV, 1e-12)
-		// The adjoint identity <sumGroups(x), v> = <x, broadcastRows(v)>, on the op outputs themselves.
-		sx, _ := evalGraph(t, func(in []*G.Node) (*G.Node, error) { return sumGroups(in[0], gs) }, dense64([]int{b, f}, x))
-		bv, _ := evalGraph(t, func(in []*G.Node) (*G.Node, error) { return broadcastRows(in[0], b) }, dense64([]int{gs, f}, v))
+		// The adjoint identity <SumGroups(x), v> = <x, BroadcastRows(v)>, on the op outputs themselves.
+		sx, _ := evalGraph(t, func(in []*G.Node) (*G.Node, error) { return SumGroups(in[0], gs) }, dense64([]int{b, f}, x))
+		bv, _ := evalGraph(t, func(in []*G.Node) (*G.Node, error) { return BroadcastRows(in[0], b) }, dense64([]int{gs, f}, v))
 		if l, r := dot(sx, v), dot(x, bv); absRel(l, r) > 1e-12 {
-			t.Errorf("%s: <sumGroups(x), v> = %v but <x, broadcastRows(v)> = %v", name, l, r)
+			t.Errorf("%s: <SumGroups(x), v> = %v but <x, BroadcastRows(v)> = %v", name, l, r)
 		}
 		// The same for addBias in its grouped bias (x = 0) and sumBias.
 		zero := make([]float64, b*c*r)
-		ab, _ := evalGraph(t, func(in []*G.Node) (*G.Node, error) { return addBias(in[0], in[1]) },
+		ab, _ := evalGraph(t, func(in []*G.Node) (*G.Node, error) { return AddBias(in[0], in[1]) },
 			dense64([]int{b, c, tc.h, tc.w}, zero), dense64([]int{gs, c}, grouped))
 		sb, _ := evalGraph(t, func(in []*G.Node) (*G.Node, error) {
 			return G.ApplyOp(&sumBiasOp{inDims: 4, shape: tensor.Shape{gs, c}}, in[0])
 		}, dense64([]int{b, c, tc.h, tc.w}, up))
 		if l, r := dot(ab, up), dot(grouped, sb); absRel(l, r) > 1e-12 {
-			t.Errorf("%s: <addBias(0, bias), u> = %v but <bias, sumBias(u)> = %v", name, l, r)
+			t.Errorf("%s: <AddBias(0, bias), u> = %v but <bias, sumBias(u)> = %v", name, l, r)
 		}
 
 		// hadamard and its two partial VJPs.
 		a2 := randSlice(len(x), rng)
-		y, g = gradGraph(t, func(in []*G.Node) (*G.Node, error) { return hadamard(in[0], in[1]) }, up,
+		y, g = gradGraph(t, func(in []*G.Node) (*G.Node, error) { return Hadamard(in[0], in[1]) }, up,
 			dense64([]int{b, c, tc.h, tc.w}, x), dense64([]int{b, c, tc.h, tc.w}, a2))
 		want, wantA, wantB := make([]float64, len(x)), make([]float64, len(x)), make([]float64, len(x))
 		for i := range x {
@@ -167,17 +167,17 @@ func TestGroupedOps(t *testing.T) {
 	d32 := func(shape []int, v []float64) *tensor.Dense {
 		return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(to32(v)))
 	}
-	y64, _ := evalGraph(t, func(in []*G.Node) (*G.Node, error) { return addBias(in[0], in[1]) }, dense64([]int{b, c}, x), dense64([]int{gs, c}, bias))
-	y32, _ := evalGraph(t, func(in []*G.Node) (*G.Node, error) { return addBias(in[0], in[1]) }, d32([]int{b, c}, x), d32([]int{gs, c}, bias))
+	y64, _ := evalGraph(t, func(in []*G.Node) (*G.Node, error) { return AddBias(in[0], in[1]) }, dense64([]int{b, c}, x), dense64([]int{gs, c}, bias))
+	y32, _ := evalGraph(t, func(in []*G.Node) (*G.Node, error) { return AddBias(in[0], in[1]) }, d32([]int{b, c}, x), d32([]int{gs, c}, bias))
 	check("float32 addBias", y32, y64, 1e-6)
-	y64, _ = evalGraph(t, func(in []*G.Node) (*G.Node, error) { return sumGroups(in[0], gs) }, dense64([]int{b, c}, x))
-	y32, _ = evalGraph(t, func(in []*G.Node) (*G.Node, error) { return sumGroups(in[0], gs) }, d32([]int{b, c}, x))
+	y64, _ = evalGraph(t, func(in []*G.Node) (*G.Node, error) { return SumGroups(in[0], gs) }, dense64([]int{b, c}, x))
+	y32, _ = evalGraph(t, func(in []*G.Node) (*G.Node, error) { return SumGroups(in[0], gs) }, d32([]int{b, c}, x))
 	check("float32 sumGroups", y32, y64, 1e-5)
-	y64, _ = evalGraph(t, func(in []*G.Node) (*G.Node, error) { return broadcastRows(in[0], b) }, dense64([]int{gs, c}, bias))
-	y32, _ = evalGraph(t, func(in []*G.Node) (*G.Node, error) { return broadcastRows(in[0], b) }, d32([]int{gs, c}, bias))
+	y64, _ = evalGraph(t, func(in []*G.Node) (*G.Node, error) { return BroadcastRows(in[0], b) }, dense64([]int{gs, c}, bias))
+	y32, _ = evalGraph(t, func(in []*G.Node) (*G.Node, error) { return BroadcastRows(in[0], b) }, d32([]int{gs, c}, bias))
 	check("float32 broadcastRows", y32, y64, 1e-6)
-	y64, _ = evalGraph(t, func(in []*G.Node) (*G.Node, error) { return hadamard(in[0], in[1]) }, dense64([]int{b, c}, x), dense64([]int{b, c}, x))
-	y32, _ = evalGraph(t, func(in []*G.Node) (*G.Node, error) { return hadamard(in[0], in[1]) }, d32([]int{b, c}, x), d32([]int{b, c}, x))
+	y64, _ = evalGraph(t, func(in []*G.Node) (*G.Node, error) { return Hadamard(in[0], in[1]) }, dense64([]int{b, c}, x), dense64([]int{b, c}, x))
+	y32, _ = evalGraph(t, func(in []*G.Node) (*G.Node, error) { return Hadamard(in[0], in[1]) }, d32([]int{b, c}, x), d32([]int{b, c}, x))
 	check("float32 hadamard", y32, y64, 1e-5)
 }
 
@@ -201,13 +201,13 @@ func TestGroupedOpShapes(t *testing.T) {
 		name string
 		f    func() (*G.Node, error)
 	}{
-		{"addBias (4, C) bias on 6 rows", func() (*G.Node, error) { return addBias(m(6, 3), m(4, 3)) }},
-		{"addBias (G, C') bias", func() (*G.Node, error) { return addBias(m(6, 3), m(2, 4)) }},
-		{"addBias (C, 1) bias", func() (*G.Node, error) { return addBias(m(6, 3), m(3, 1)) }},
-		{"sumGroups of 6 rows into 4", func() (*G.Node, error) { return sumGroups(m(6, 3), 4) }},
-		{"sumGroups into 0", func() (*G.Node, error) { return sumGroups(m(6, 3), 0) }},
-		{"broadcastRows of 4 rows to 6", func() (*G.Node, error) { return broadcastRows(m(4, 3), 6) }},
-		{"hadamard of different shapes", func() (*G.Node, error) { return hadamard(m(4, 3), m(3, 4)) }},
+		{"addBias (4, C) bias on 6 rows", func() (*G.Node, error) { return AddBias(m(6, 3), m(4, 3)) }},
+		{"addBias (G, C') bias", func() (*G.Node, error) { return AddBias(m(6, 3), m(2, 4)) }},
+		{"addBias (C, 1) bias", func() (*G.Node, error) { return AddBias(m(6, 3), m(3, 1)) }},
+		{"sumGroups of 6 rows into 4", func() (*G.Node, error) { return SumGroups(m(6, 3), 4) }},
+		{"sumGroups into 0", func() (*G.Node, error) { return SumGroups(m(6, 3), 0) }},
+		{"broadcastRows of 4 rows to 6", func() (*G.Node, error) { return BroadcastRows(m(4, 3), 6) }},
+		{"hadamard of different shapes", func() (*G.Node, error) { return Hadamard(m(4, 3), m(3, 4)) }},
 	} {
 		if _, err := tc.f(); err == nil {
 			t.Errorf("%s: accepted", tc.name)

@@ -1,10 +1,11 @@
-package model
+package ops
 
 import (
 	"fmt"
 	"hash"
 
 	"github.com/chewxy/hm"
+	"github.com/dmmd/dmmd/model/internal/gemm"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -16,7 +17,7 @@ type matMulOp struct {
 	tA, tB bool
 }
 
-func matMul(a, b *G.Node, tA, tB bool) (*G.Node, error) {
+func MatMul(a, b *G.Node, tA, tB bool) (*G.Node, error) {
 	return G.ApplyOp(&matMulOp{tA: tA, tB: tB}, a, b)
 }
 
@@ -70,9 +71,9 @@ func (op *matMulOp) Do(inputs ...G.Value) (G.Value, error) {
 	out := op.output(dt, m, n)
 	lda, ldb := in[0].Shape()[1], in[1].Shape()[1]
 	if dt == tensor.Float32 {
-		gemm(op.tA, op.tB, m, n, k, data[float32](in[0]), lda, data[float32](in[1]), ldb, 0, data[float32](out), n)
+		gemm.Do(op.tA, op.tB, m, n, k, data[float32](in[0]), lda, data[float32](in[1]), ldb, 0, data[float32](out), n)
 	} else {
-		gemm(op.tA, op.tB, m, n, k, data[float64](in[0]), lda, data[float64](in[1]), ldb, 0, data[float64](out), n)
+		gemm.Do(op.tA, op.tB, m, n, k, data[float64](in[0]), lda, data[float64](in[1]), ldb, 0, data[float64](out), n)
 	}
 	return out, nil
 }
@@ -89,20 +90,20 @@ func (op *matMulOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, erro
 	var err error
 	switch {
 	case !op.tA && !op.tB:
-		if da, err = matMul(grad, b, false, true); err == nil {
-			db, err = matMul(a, grad, true, false)
+		if da, err = MatMul(grad, b, false, true); err == nil {
+			db, err = MatMul(a, grad, true, false)
 		}
 	case !op.tA && op.tB:
-		if da, err = matMul(grad, b, false, false); err == nil {
-			db, err = matMul(grad, a, true, false)
+		if da, err = MatMul(grad, b, false, false); err == nil {
+			db, err = MatMul(grad, a, true, false)
 		}
 	case op.tA && !op.tB:
-		if da, err = matMul(b, grad, false, true); err == nil {
-			db, err = matMul(a, grad, false, false)
+		if da, err = MatMul(b, grad, false, true); err == nil {
+			db, err = MatMul(a, grad, false, false)
 		}
 	default:
-		if da, err = matMul(b, grad, true, true); err == nil {
-			db, err = matMul(grad, a, true, true)
+		if da, err = MatMul(b, grad, true, true); err == nil {
+			db, err = MatMul(grad, a, true, true)
 		}
 	}
 	if err != nil {
@@ -125,11 +126,11 @@ type broadcastRowsOp struct {
 	n int
 }
 
-func sumRows(x *G.Node) (*G.Node, error) { return sumGroups(x, 1) }
-func sumGroups(x *G.Node, groups int) (*G.Node, error) {
+func SumRows(x *G.Node) (*G.Node, error) { return SumGroups(x, 1) }
+func SumGroups(x *G.Node, groups int) (*G.Node, error) {
 	return G.ApplyOp(&sumRowsOp{groups: groups}, x)
 }
-func broadcastRows(v *G.Node, n int) (*G.Node, error) {
+func BroadcastRows(v *G.Node, n int) (*G.Node, error) {
 	return G.ApplyOp(&broadcastRowsOp{n: n}, v)
 }
 
@@ -181,7 +182,7 @@ func (op *sumRowsOp) Do(inputs ...G.Value) (G.Value, error) {
 	return out, nil
 }
 func (op *sumRowsOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
-	d, err := broadcastRows(grad, inputs[0].Shape()[0])
+	d, err := BroadcastRows(grad, inputs[0].Shape()[0])
 	return G.Nodes{d}, err
 }
 
@@ -225,6 +226,6 @@ func (op *broadcastRowsOp) Do(inputs ...G.Value) (G.Value, error) {
 	return out, nil
 }
 func (op *broadcastRowsOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
-	d, err := sumGroups(grad, inputs[0].Shape()[0])
+	d, err := SumGroups(grad, inputs[0].Shape()[0])
 	return G.Nodes{d}, err
 }

@@ -1,4 +1,4 @@
-package model
+package ops
 
 import (
 	"strings"
@@ -14,10 +14,10 @@ func TestBuildErrorsAreErrors(t *testing.T) {
 	g := G.NewGraph()
 	x := G.NewMatrix(g, tensor.Float64, G.WithShape(2, 3), G.WithName("x"))
 	build := func() (_ *G.Node, err error) {
-		e := &errNodes{}
-		defer e.guard(&err)
-		bad := e.op(matMul(x, x, false, false)) // 2x3 times 2x3: inner dimensions differ
-		return e.op(G.Add(e.op(silu(bad)), x)), e.err
+		e := &Chain{}
+		defer e.Guard(&err)
+		bad := e.Op(MatMul(x, x, false, false)) // 2x3 times 2x3: inner dimensions differ
+		return e.Op(G.Add(e.Op(SiLU(bad)), x)), e.Err
 	}
 	if _, err := build(); err == nil || !strings.Contains(err.Error(), "inner dimensions differ") {
 		t.Errorf("got %v", err)

@@ -1,4 +1,4 @@
-package model
+package ops
 
 import (
 	"fmt"
@@ -19,8 +19,8 @@ type siluBackOp struct{ opBase }
 // gradient graphs, so it has no derivative of its own.
 type siluBack2Op struct{ opBase }
 
-func silu(x *G.Node) (*G.Node, error)            { return G.ApplyOp(&siluOp{}, x) }
-func siluBack(g, x *G.Node) (*G.Node, error)     { return G.ApplyOp(&siluBackOp{}, g, x) }
+func SiLU(x *G.Node) (*G.Node, error)            { return G.ApplyOp(&siluOp{}, x) }
+func SiLUBack(g, x *G.Node) (*G.Node, error)     { return G.ApplyOp(&siluBackOp{}, g, x) }
 func siluBack2(a, g, x *G.Node) (*G.Node, error) { return G.ApplyOp(&siluBack2Op{}, a, g, x) }
 
 // elementwise runs a same-shape elementwise kernel over the inputs.
@@ -83,7 +83,7 @@ func (op *siluOp) Do(inputs ...G.Value) (G.Value, error) {
 		func(in [][]float64, out []float64) { siluKernel(in[0], out) })
 }
 func (op *siluOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
-	d, err := siluBack(grad, inputs[0])
+	d, err := SiLUBack(grad, inputs[0])
 	return G.Nodes{d}, err
 }
 
@@ -105,7 +105,7 @@ func (op *siluBackOp) Do(inputs ...G.Value) (G.Value, error) {
 // SymDiff of out = g dsilu(x) with upstream U: d/dg = U dsilu(x), d/dx = U g d2silu(x).
 func (op *siluBackOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	g, x := inputs[0], inputs[1]
-	dg, err := siluBack(grad, x)
+	dg, err := SiLUBack(grad, x)
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +149,7 @@ type sumBiasOp struct {
 	shape  tensor.Shape
 }
 
-func addBias(x *G.Node, biases ...*G.Node) (*G.Node, error) {
+func AddBias(x *G.Node, biases ...*G.Node) (*G.Node, error) {
 	op := &addBiasOp{xDims: x.Dims(), biases: len(biases)}
 	for _, b := range biases {
 		op.bDims = append(op.bDims, b.Dims())
@@ -310,7 +310,7 @@ func (op *sumBiasOp) Do(inputs ...G.Value) (G.Value, error) {
 // hadamardOp is out = a * b, elementwise, for two tensors of one shape.
 type hadamardOp struct{ opBase }
 
-func hadamard(a, b *G.Node) (*G.Node, error) { return G.ApplyOp(&hadamardOp{}, a, b) }
+func Hadamard(a, b *G.Node) (*G.Node, error) { return G.ApplyOp(&hadamardOp{}, a, b) }
 
 func (op *hadamardOp) Arity() int                { return 2 }
 func (op *hadamardOp) Type() hm.Type             { return hm.NewFnType(tva, tva, tva) }
@@ -329,11 +329,11 @@ func (op *hadamardOp) Do(inputs ...G.Value) (G.Value, error) {
 
 // SymDiff of out = a * b with upstream U: d/da = U * b, d/db = U * a.
 func (op *hadamardOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
-	da, err := hadamard(grad, inputs[1])
+	da, err := Hadamard(grad, inputs[1])
 	if err != nil {
 		return nil, err
 	}
-	db, err := hadamard(grad, inputs[0])
+	db, err := Hadamard(grad, inputs[0])
 	if err != nil {
 		return nil, err
 	}
@@ -350,8 +350,8 @@ type spatialSpreadOp struct {
 	h, w int
 }
 
-func spatialMean(x *G.Node) (*G.Node, error) { return G.ApplyOp(&spatialMeanOp{}, x) }
-func spatialSpread(g *G.Node, h, w int) (*G.Node, error) {
+func SpatialMean(x *G.Node) (*G.Node, error) { return G.ApplyOp(&spatialMeanOp{}, x) }
+func SpatialSpread(g *G.Node, h, w int) (*G.Node, error) {
 	return G.ApplyOp(&spatialSpreadOp{h: h, w: w}, g)
 }
 
@@ -390,7 +390,7 @@ func (op *spatialMeanOp) Do(inputs ...G.Value) (G.Value, error) {
 }
 func (op *spatialMeanOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	s := inputs[0].Shape()
-	d, err := spatialSpread(grad, s[2], s[3])
+	d, err := SpatialSpread(grad, s[2], s[3])
 	return G.Nodes{d}, err
 }
 
@@ -430,6 +430,6 @@ func (op *spatialSpreadOp) Do(inputs ...G.Value) (G.Value, error) {
 	return out, nil
 }
 func (op *spatialSpreadOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
-	d, err := spatialMean(grad)
+	d, err := SpatialMean(grad)
 	return G.Nodes{d}, err
 }

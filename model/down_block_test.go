@@ -1,0 +1,5 @@
+package model
+
+import "testing"
+
+func TestDownBlockVJP(t *testing.T) { checkBlocks[*downBlock](t) }

@@ -1,0 +1,5 @@
+package model
+
+import "testing"
+
+func TestHeadVJP(t *testing.T) { checkBlocks[headBlock](t) }

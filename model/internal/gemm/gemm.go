@@ -1,0 +1,46 @@
+// Package gemm is the network's one matrix product, C = op(A) op(B) + beta C on row-major slices: float32 goes to
+// the blocked AVX2/FMA kernel of this package (blocked.go) when the CPU has it and the build is pure Go, every other
+// product to the BLAS Gorgonia is configured with (gonum's pure-Go BLAS by default, OpenBLAS with -tags openblas).
+package gemm
+
+import (
+	"gonum.org/v1/gonum/blas"
+	G "gorgonia.org/gorgonia"
+)
+
+// Float is the element type of a network: float32 (training and sampling) or float64 (gradient checks).
+type Float interface{ ~float32 | ~float64 }
+
+// blasName names the BLAS the products run on when the kernel does not.
+var blasName = "gonum (pure Go)"
+
+// Backend names the matrix-multiply backend of this build: this package's AVX2/FMA kernel (pure Go build on CPUs
+// that have it) or gonum's pure-Go BLAS, or OpenBLAS when built with -tags openblas.
+func Backend() string {
+	if useKernelGEMM {
+		return "dmmd AVX2/FMA kernel (pure Go build)"
+	}
+	return blasName
+}
+
+// Do computes c = op(a) op(b) + beta c in row-major layout, with op(x) = x^T where tA (tB) is set: op(a) is m x k,
+// op(b) is k x n, c is m x n; lda, ldb and ldc are the row strides of a, b and c as stored.
+func Do[T Float](tA, tB bool, m, n, k int, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	ta, tb := blas.NoTrans, blas.NoTrans
+	if tA {
+		ta = blas.Trans
+	}
+	if tB {
+		tb = blas.Trans
+	}
+	switch a := any(a).(type) {
+	case []float32:
+		if useKernelGEMM {
+			sgemmBlocked(tA, tB, m, n, k, a, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
+			return
+		}
+		G.WhichBLAS().Sgemm(ta, tb, m, n, k, 1, a, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
+	case []float64:
+		G.WhichBLAS().Dgemm(ta, tb, m, n, k, 1, a, lda, any(b).([]float64), ldb, float64(beta), any(c).([]float64), ldc)
+	}
+}

@@ -1,0 +1,112 @@
+package model
+
+import (
+	"github.com/dmmd/dmmd/model/internal/ops"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// lossTerms builds the terms of the DMMD loss (see the package documentation for the formulas) on the (B, D)
+// features of the noisy batch (a) and of the clean batch (b), split into G groups of m = B/G consecutive rows.
+// Every term is the mean over groups of the per-group term. With one group the graph is exactly the original one
+// (same ops, same constants), and the caller creates the terms in the original order: Gorgonia sums the gradient
+// contributions to a node in an order that follows the graph's construction, so reordering would change the last
+// bits of the gradient (TestTrainStepGolden).
+type lossTerms struct {
+	b             *builder
+	e             *ops.Chain
+	batch, groups int
+	n, gn, m      float64 // rows per side, groups, rows per group
+	fa, fb        *G.Node // (B, D) features
+	sa, sb        *G.Node // (G, D), row g the sum of group g's features
+	cdir          *G.Node // (G, D) witness directions c_g = mean b_g - mean a_g (setDirections)
+	cRows         *G.Node // c_g repeated to the batch's rows, built on first use
+}
+
+func newLossTerms(b *builder, e *ops.Chain, batch, groups int, fa, fb *G.Node) *lossTerms {
+	return &lossTerms{b: b, e: e, batch: batch, groups: groups,
+		n: float64(batch), gn: float64(groups), m: float64(batch / groups), fa: fa, fb: fb,
+		sa: e.Op(ops.SumGroups(fa, groups)), sb: e.Op(ops.SumGroups(fb, groups))}
+}
+
+// dot is sum_g <u_g, v_g> over the rows of two (G, D) matrices.
+func (l *lossTerms) dot(u, v *G.Node) *G.Node {
+	if l.groups == 1 {
+		return l.e.Op(G.Sum(l.e.Op(ops.MatMul(u, v, false, true))))
+	}
+	return l.e.Op(G.Sum(l.e.Op(ops.Hadamard(u, v))))
+}
+
+// sq is the sum of all squares of u.
+func (l *lossTerms) sq(u *G.Node) *G.Node { return l.e.Op(G.Sum(l.e.Op(G.Square(u)))) }
+
+// perGroup scales a sum over groups to the mean over groups (nothing to do for one group).
+func (l *lossTerms) perGroup(v *G.Node) *G.Node {
+	if l.groups == 1 {
+		return v
+	}
+	return l.e.Op(G.Mul(v, l.b.constant(1/l.gn)))
+}
+
+// unbiasedMMD2 is the unbiased MMD^2 in O(BD), per group
+// (||sum a||^2 - sum ||a_i||^2 + ||sum b||^2 - sum ||b_j||^2) / (m(m-1)) - 2 <sum a, sum b> / m^2.
+func (l *lossTerms) unbiasedMMD2() *G.Node {
+	e, b, gn, m := l.e, l.b, l.gn, l.m
+	sa, sb := l.sa, l.sb
+	within := e.Op(G.Add(e.Op(G.Sub(l.dot(sa, sa), l.sq(l.fa))), e.Op(G.Sub(l.dot(sb, sb), l.sq(l.fb)))))
+	return e.Op(G.Sub(e.Op(G.Mul(within, b.constant(1/(gn*m*(m-1))))), e.Op(G.Mul(l.dot(sa, sb), b.constant(2/(gn*m*m))))))
+}
+
+// setDirections adds the witness directions c_g = mean b_g - mean a_g, (G, D); f_g(z) = <phi(z), c_g>.
+func (l *lossTerms) setDirections() {
+	l.cdir = l.e.Op(G.Mul(l.e.Op(G.Sub(l.sb, l.sa)), l.b.constant(1/l.m)))
+}
+
+// witness returns <u_r, c_g(r)> for each row r of u: (rows, 1) with one group, (rows) with several; u has the
+// batch's rows (group g(r) = r / m) or one row per group.
+func (l *lossTerms) witness(u *G.Node) *G.Node {
+	e := l.e
+	if l.groups == 1 {
+		return e.Op(ops.MatMul(u, l.cdir, false, true))
+	}
+	c := l.cdir
+	if u.Shape()[0] != l.groups {
+		if l.cRows == nil {
+			l.cRows = e.Op(ops.BroadcastRows(l.cdir, l.batch))
+		}
+		c = l.cRows
+	}
+	return e.Op(G.Sum(e.Op(ops.Hadamard(u, c)), 1))
+}
+
+// l2 is the l2 term F_l2 of the given kind (LossConfig.L2).
+func (l *lossTerms) l2(kind string) *G.Node {
+	e, b := l.e, l.b
+	switch kind {
+	case L2SetMeans:
+		// mean_i f_g(a_i) = <sum a_g, c_g> / m: per group ((.)^2 + (.)^2) / 2, then the mean over groups.
+		return e.Op(G.Mul(e.Op(G.Add(l.sq(l.witness(l.sa)), l.sq(l.witness(l.sb)))), b.constant(1/(2*l.gn*l.m*l.m))))
+	case L2Features:
+		return e.Op(G.Mul(e.Op(G.Add(l.sq(l.fa), l.sq(l.fb))), b.constant(1/(2*l.n))))
+	default:
+		// The mean of f^2 over both batches; equal groups make the mean over groups the mean over all rows.
+		return e.Op(G.Mul(e.Op(G.Add(l.sq(l.witness(l.fa)), l.sq(l.witness(l.fb)))), b.constant(1/(2*l.n))))
+	}
+}
+
+// penalty returns F_grad = mean_i (||grad_z f(z_i)|| - 1)^2 and the mean gradient norm, for gz (B, C, H, W) the
+// witness gradients at the B penalty points (inputSize = C H W values each). Equal groups make the mean over groups
+// of the per-group means the mean over all points.
+func (l *lossTerms) penalty(gz *G.Node, inputSize int) (pen, gnorm *G.Node) {
+	e, b := l.e, l.b
+	gzFlat := e.Op(G.Reshape(gz, tensor.Shape{l.batch, inputSize}))
+	norms := e.Op(G.Sqrt(e.Op(G.Add(e.Op(G.Sum(e.Op(G.Square(gzFlat)), 1)), b.constant(gradNormEps)))))
+	pen = e.Op(G.Mean(e.Op(G.Square(e.Op(G.Sub(norms, b.constant(1)))))))
+	return pen, e.Op(G.Mean(norms))
+}
+
+// loss is -MMD^2 + LambdaL2 F_l2 + LambdaGrad F_grad.
+func (l *lossTerms) loss(mmd2, l2, pen *G.Node, lc LossConfig) *G.Node {
+	e, b := l.e, l.b
+	return e.Op(G.Sub(e.Op(G.Add(e.Op(G.Mul(l2, b.constant(lc.LambdaL2))), e.Op(G.Mul(pen, b.constant(lc.LambdaGrad))))), mmd2))
+}

@@ -1,0 +1,5 @@
+package model
+
+import "testing"
+
+func TestResBlockVJP(t *testing.T) { checkBlocks[*resBlock](t) }

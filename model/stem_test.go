@@ -1,0 +1,5 @@
+package model
+
+import "testing"
+
+func TestStemVJP(t *testing.T) { checkBlocks[*stem](t) }
