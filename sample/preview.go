@@ -18,14 +18,19 @@ type PreviewOptions struct {
 	Progress   io.Writer   // progress bar for the embeddings; nil = silent
 }
 
-// PreviewDefaults are the flow settings of a training-time preview: the exact flow with 64 particles (one
-// group) and the DefaultUpdate, otherwise DefaultOptionsFor (50 levels of 2 steps, NFE 100). Fewer levels are
-// cheaper but misleading: on MNIST a 20-level preview still showed noise when the default flow already drew digit
-// shapes. Set RefRatio to the critic's.
-func PreviewDefaults(dim int) Options {
-	o := DefaultOptionsFor(Exact, DefaultUpdate, dim)
+// PreviewDefaults are the flow settings of a training-time preview for a critic trained against the clean data:
+// PreviewDefaultsFor(dim, 0).
+func PreviewDefaults(dim int) Options { return PreviewDefaultsFor(dim, 0) }
+
+// PreviewDefaultsFor are the flow settings of a training-time preview for a critic trained at reference ratio
+// refRatio: the exact flow with 64 particles (one group) and UpdateFor(refRatio), otherwise DefaultOptionsFor (50
+// levels of 2 steps, NFE 100), with RefRatio set. Fewer levels are cheaper but misleading: on MNIST a 20-level
+// preview still showed noise when the default flow already drew digit shapes.
+func PreviewDefaultsFor(dim int, refRatio float64) Options {
+	o := DefaultOptionsFor(Exact, UpdateFor(refRatio), dim)
 	o.Particles = 64
 	o.Chunk = 64
+	o.RefRatio = refRatio
 	return o
 }
 

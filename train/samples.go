@@ -43,11 +43,11 @@ func ReadScores(dir string) ([]SampleScore, error) {
 	return out, err
 }
 
-// previewOptions are the training-time grid's flow settings: the preview defaults (their update is
-// sample.DefaultUpdate) on the run's own VP path, with m_P at the run's reference ratio, as cmd/sample does.
+// previewOptions are the training-time grid's flow settings: the preview defaults for the run's reference ratio
+// (its update is sample.UpdateFor it, as cmd/sample's default) on the run's own VP path, with m_P at that ratio.
 func previewOptions(c *Config) sample.PreviewOptions {
 	opt := sample.PreviewOptions{N: c.Sample.Particles, Seed: c.Seed}
-	opt.Flow = sample.PreviewDefaults(c.Model.InputSize())
+	opt.Flow = sample.PreviewDefaultsFor(c.Model.InputSize(), c.RefRatio)
 	opt.Flow.Particles = c.Sample.Particles
 	opt.Flow.Seed = c.Seed
 	opt.Flow.Schedule, opt.Flow.TMin = c.Sched, c.Sched.TMin

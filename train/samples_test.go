@@ -151,7 +151,12 @@ func TestPreviewOptionsFollowTheRun(t *testing.T) {
 	c.Sched.TMin, c.Sched.BetaMax, c.Sample.Particles, c.Seed, c.RefRatio = 0.01, 12, 16, 9, 0.5
 	o := previewOptions(&c)
 	if o.Flow.Schedule != c.Sched || o.Flow.TMin != 0.01 || o.Flow.Particles != 16 || o.N != 16 || o.Flow.Seed != 9 ||
-		o.Flow.RefRatio != 0.5 || o.Flow.Update != sample.DefaultUpdate {
-		t.Fatalf("preview options %+v do not follow the run's schedule, t_min, grid size, seed and reference ratio", o)
+		o.Flow.RefRatio != 0.5 || o.Flow.Update != sample.DDIM || o.Flow.Eta != sample.DefaultDDIMEta {
+		t.Fatalf("preview options %+v do not follow the run's schedule, t_min, grid size, seed and reference ratio "+
+			"(and its default update, ddim)", o)
+	}
+	c.RefRatio = 0
+	if o := previewOptions(&c); o.Flow.Update != sample.Euler || o.Flow.RefRatio != 0 {
+		t.Fatalf("rho = 0: preview update %v, reference ratio %v, want euler and 0", o.Flow.Update, o.Flow.RefRatio)
 	}
 }

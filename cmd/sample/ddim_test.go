@@ -60,7 +60,14 @@ func TestDDIMOnRefRatioRun(t *testing.T) {
 	if err != nil || e.RefRatio != 0.5 || !(e.MeanSq > 0.05 && e.MeanSq <= 1) {
 		t.Fatalf("stored embeddings: %+v, %v", e, err)
 	}
-	code, log = runSample(t, append(common, "-grid", filepath.Join(tmp, "euler.png"))...)
+	code, log = runSample(t, append(common, "-n", "9", "-grid", filepath.Join(tmp, "default.png"))...)
+	if code != 0 || !strings.Contains(log, "ddim update") || !strings.Contains(log, "the default for a -ref-ratio critic") {
+		t.Errorf("no -update on a -ref-ratio run: exit %d, want the ddim update and a note saying why\n%s", code, log)
+	}
+	if a, b := readDir(t, tmp)["g.png"], readDir(t, tmp)["default.png"]; len(a) == 0 || !bytes.Equal(a, b) {
+		t.Error("the default update on a -ref-ratio run drew another grid than -update ddim")
+	}
+	code, log = runSample(t, append(common, "-update", "euler", "-grid", filepath.Join(tmp, "euler.png"))...)
 	if code != 0 || !strings.Contains(log, "using stored embeddings") || !strings.Contains(log, "euler update") {
 		t.Errorf("euler on the same run: exit %d\n%s", code, log)
 	}
@@ -77,7 +84,7 @@ func TestDDIMOnRefRatioRun(t *testing.T) {
 	}
 	sameFolders(t, "ddim shards vs one machine", readDir(t, one), readDir(t, three))
 	before := readDir(t, one)
-	code, log = runSample(t, append(common, "-n", "10", "-out", one)...)
+	code, log = runSample(t, append(common, "-update", "euler", "-n", "10", "-out", one)...)
 	if code != 1 || !strings.Contains(log, "update: ddim there, (not set) now") {
 		t.Errorf("euler export into a ddim folder: exit %d\n%s", code, log)
 	}
@@ -95,8 +102,13 @@ func TestDDIMOlderEmbeddings(t *testing.T) {
 	run := refRun(t, 0)
 	tmp := t.TempDir()
 	common := []string{"-ckpt", run, "-embed-n", "16", "-levels", "4", "-particles", "4", "-n", "8"}
-	if code, log := runSample(t, append(common, "-grid", filepath.Join(tmp, "e.png"))...); code != 0 {
-		t.Fatalf("euler: %d\n%s", code, log)
+	if code, log := runSample(t, append(common, "-grid", filepath.Join(tmp, "e.png"))...); code != 0 ||
+		!strings.Contains(log, "euler update") || strings.Contains(log, "-ref-ratio") {
+		t.Fatalf("no -update on a rho = 0 run: exit %d, want the euler update and no note\n%s", code, log)
+	}
+	if code, log := runSample(t, append(common, "-x0-clip=false", "-grid", filepath.Join(tmp, "x.png"))...); code != 2 ||
+		!strings.Contains(log, "-x0-clip applies to -update ddim only") {
+		t.Errorf("-x0-clip on a rho = 0 run without -update: exit %d, want 2 (euler is its default)\n%s", code, log)
 	}
 	files := storedEmbeddings(t, run)
 	if len(files) != 1 {
@@ -151,7 +163,7 @@ func TestDDIMFlagErrors(t *testing.T) {
 		{[]string{"-update", "ode"}, "ode"},
 		{[]string{"-update", "ddim", "-eta-norm=false"}, "do not apply to -update ddim"},
 		{[]string{"-update", "ddim", "-eta-schedule", "beta-drop"}, "do not apply to -update ddim"},
-		{[]string{"-x0-clip=false"}, "-x0-clip applies to -update ddim only"},
+		{[]string{"-update", "euler", "-x0-clip=false"}, "-x0-clip applies to -update ddim only"},
 	} {
 		code, log := runSample(t, append([]string{"-ckpt", "/nonexistent", "-grid", "g.png"}, tc.args...)...)
 		if code != 2 || !strings.Contains(log, tc.want) {

@@ -75,8 +75,10 @@ func sampleMain(ctx context.Context, f *flags, set map[string]bool, stderr io.Wr
 	if f.score < 0 || f.score == 1 || (f.score > 0 && f.grid == "") {
 		return usagef("-score %d: give 0 (off) or at least 2 images, with -grid", f.score)
 	}
-	if err := checkUpdateFlags(f, set); err != nil {
-		return err
+	if set["update"] { // otherwise the update comes from the checkpoint (flowOptions), and so does this check
+		if err := checkUpdateFlags(f, set); err != nil {
+			return err
+		}
 	}
 	f.gridN = f.n
 	if !set["n"] {
@@ -107,6 +109,10 @@ func sampleMain(ctx context.Context, f *flags, set map[string]bool, stderr io.Wr
 	if opt.RefRatio != 0 {
 		fmt.Fprintf(stderr, "sample: the critic was trained with -ref-ratio %v: m_P is the mean feature of the data "+
 			"noised to %v t_k\n", opt.RefRatio, opt.RefRatio)
+	}
+	if !set["update"] && opt.Update != sample.DefaultUpdate {
+		fmt.Fprintf(stderr, "sample: -update %v, the default for a -ref-ratio critic (-update %v to override)\n",
+			opt.Update, sample.DefaultUpdate)
 	}
 	// Everything that can be checked before the expensive work is checked first.
 	if err := opt.ValidateFor(modelShape(tcfg), tcfg.Model.FeatureDim); err != nil {

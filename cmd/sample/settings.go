@@ -41,7 +41,8 @@ var settings = setting.Table[flags]{
 		"exact (interacting particles, leave-one-out mean) or approx (independent; m_Q = noised-data mean)"),
 	setting.Var("update", func(f *flags) *sample.Update { return &f.opt.Update }, flowDefaults.Update,
 		"euler (Z += eta grad f) or ddim (VP-consistent step along the witness direction, its length from the schedule; "+
-			"made for -ref-ratio critics); ddim: -eta default 1, -eta-norm and -eta-schedule do not apply"),
+			"made for -ref-ratio critics); default: ddim for a checkpoint trained with -ref-ratio > 0, else euler; "+
+			"ddim: -eta default 1, -eta-norm and -eta-schedule do not apply"),
 	setting.Var("levels", func(f *flags) *int { return &f.opt.Levels }, flowDefaults.Levels, "T: number of noise levels"),
 	setting.Var("steps-per-level", func(f *flags) *int { return &f.opt.StepsPerLevel }, flowDefaults.StepsPerLevel,
 		"N_s: flow steps per level (NFE = T x N_s)"),
@@ -143,8 +144,12 @@ func checkUpdateFlags(f *flags, set map[string]bool) error {
 }
 
 // flowOptions starts from the defaults for the flow mode, update and image size, with the run's VP schedule, t_min
-// and reference ratio, and applies the flags that were given.
+// and reference ratio, and applies the flags that were given. Without -update the update is
+// sample.UpdateFor(the run's reference ratio): ddim for a -ref-ratio critic, euler otherwise.
 func flowOptions(f *flags, set map[string]bool, dim int, run *rundir.TrainConfig) (sample.Options, error) {
+	if !set["update"] {
+		f.opt.Update = sample.UpdateFor(run.RefRatio)
+	}
 	if err := checkUpdateFlags(f, set); err != nil {
 		return sample.Options{}, err
 	}
