@@ -1,7 +1,6 @@
 package train
 
 import (
-	"bytes"
 	"fmt"
 	"image/color"
 	"math"
@@ -10,8 +9,6 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
 )
 
 // diagPanels are the critic diagnostics drawn over training, one panel each, one line per level.
@@ -49,17 +46,11 @@ func renderDiagChart(history []CriticDiag, title string) ([]byte, error) {
 		}
 	}
 	slices.Sort(levels)
-	rows := len(diagPanels)
-	plots := make([][]*plot.Plot, rows)
+	plots := make([]*plot.Plot, len(diagPanels))
 	for i, panel := range diagPanels {
-		p := plot.New()
-		p.Title.Text = panel.title
+		p := newPanel(i, len(diagPanels), title, panel.title)
 		if i == 0 {
-			p.Title.Text = title + "\n" + panel.title
 			p.Legend.Top = true
-		}
-		if i == rows-1 {
-			p.X.Label.Text = "step"
 		}
 		p.Add(plotter.NewGrid())
 		for k, t := range levels {
@@ -85,20 +76,7 @@ func renderDiagChart(history []CriticDiag, title string) ([]byte, error) {
 				p.Legend.Add(fmt.Sprintf("t = %g", t), line, points)
 			}
 		}
-		plots[i] = []*plot.Plot{p}
+		plots[i] = p
 	}
-	const w, h = 8 * vg.Inch, 11 * vg.Inch
-	img := vgimg.New(w, h)
-	dc := draw.New(img)
-	tiles := draw.Tiles{Rows: rows, Cols: 1, PadX: vg.Millimeter, PadY: 2 * vg.Millimeter,
-		PadTop: 2 * vg.Millimeter, PadBottom: 2 * vg.Millimeter, PadLeft: 2 * vg.Millimeter, PadRight: 4 * vg.Millimeter}
-	canvases := plot.Align(plots, tiles, dc)
-	for i := range plots {
-		plots[i][0].Draw(canvases[i][0])
-	}
-	var buf bytes.Buffer
-	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(&buf); err != nil {
-		return nil, fmt.Errorf("train: encoding the diagnostics chart: %w", err)
-	}
-	return buf.Bytes(), nil
+	return columnPNG(plots, "diagnostics chart")
 }

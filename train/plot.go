@@ -37,18 +37,9 @@ func renderLossChart(history []Record, title string) ([]byte, error) {
 		return nil, fmt.Errorf("train: no metrics to plot")
 	}
 	window := max(1, len(history)/100)
-	rows := len(chartPanels)
-	plots := make([][]*plot.Plot, rows)
+	plots := make([]*plot.Plot, len(chartPanels))
 	for i, panel := range chartPanels {
-		p := plot.New()
-		if i == 0 {
-			p.Title.Text = title + "\n" + panel.title
-		} else {
-			p.Title.Text = panel.title
-		}
-		if i == rows-1 {
-			p.X.Label.Text = "step"
-		}
+		p := newPanel(i, len(chartPanels), title, panel.title)
 		raw := make(plotter.XYs, 0, len(history))
 		smooth := make(plotter.XYs, 0, len(history))
 		var sum float64
@@ -84,12 +75,36 @@ func renderLossChart(history []Record, title string) ([]byte, error) {
 			s.Width = vg.Points(1.5)
 			p.Add(plotter.NewGrid(), l, s)
 		}
+		plots[i] = p
+	}
+	return columnPNG(plots, "loss chart")
+}
+
+// newPanel starts panel i of the rows in a one-column chart: the chart's title goes above the first panel's
+// own, and the step label under the last panel.
+func newPanel(i, rows int, chartTitle, panelTitle string) *plot.Plot {
+	p := plot.New()
+	p.Title.Text = panelTitle
+	if i == 0 {
+		p.Title.Text = chartTitle + "\n" + panelTitle
+	}
+	if i == rows-1 {
+		p.X.Label.Text = "step"
+	}
+	return p
+}
+
+// columnPNG draws the panels one above another on an 8x11 inch page and returns the PNG bytes; what names the
+// chart in an encoding error.
+func columnPNG(panels []*plot.Plot, what string) ([]byte, error) {
+	plots := make([][]*plot.Plot, len(panels))
+	for i, p := range panels {
 		plots[i] = []*plot.Plot{p}
 	}
 	const w, h = 8 * vg.Inch, 11 * vg.Inch
 	img := vgimg.New(w, h)
 	dc := draw.New(img)
-	tiles := draw.Tiles{Rows: rows, Cols: 1, PadX: vg.Millimeter, PadY: 2 * vg.Millimeter,
+	tiles := draw.Tiles{Rows: len(panels), Cols: 1, PadX: vg.Millimeter, PadY: 2 * vg.Millimeter,
 		PadTop: 2 * vg.Millimeter, PadBottom: 2 * vg.Millimeter, PadLeft: 2 * vg.Millimeter, PadRight: 4 * vg.Millimeter}
 	canvases := plot.Align(plots, tiles, dc)
 	for i := range plots {
@@ -97,7 +112,7 @@ func renderLossChart(history []Record, title string) ([]byte, error) {
 	}
 	var buf bytes.Buffer
 	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(&buf); err != nil {
-		return nil, fmt.Errorf("train: encoding the loss chart: %w", err)
+		return nil, fmt.Errorf("train: encoding the %s: %w", what, err)
 	}
 	return buf.Bytes(), nil
 }
