@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/dmmd/dmmd/mmd"
 	"github.com/dmmd/dmmd/mmd/experiments"
 )
 
@@ -71,11 +70,8 @@ func runStudentTeacher(args []string, stdout, stderr io.Writer) error {
 	if *noise == "auto" {
 		*noise = fmt.Sprintf("halve:1,%d", max(1, c.Epochs/10))
 	}
-	if c.Noise, err = mmd.ParseNoise(*noise); err != nil {
-		return fmt.Errorf("%w: -noise: %v", errUsage, err)
-	}
-	if c.Noise == nil {
-		return usageErr("-noise none: the experiment compares a noise schedule with no noise")
+	if c.Noise, err = parseNoiseFlag(*noise); err != nil {
+		return err
 	}
 	if *logEvery < 0 {
 		return usageErr("-log-every %d: need >= 0", *logEvery)

@@ -70,11 +70,8 @@ func runToy(args []string, stdout, stderr io.Writer) error {
 	if c.Kernel, err = mmd.ParseKernel(*kernel); err != nil {
 		return usageErr("-kernel: %v", err)
 	}
-	if c.Noise, err = mmd.ParseNoise(*noise); err != nil {
-		return usageErr("-noise: %v", err)
-	}
-	if c.Noise == nil {
-		return usageErr("-noise none: the experiment compares a noise schedule with no noise")
+	if c.Noise, err = parseNoiseFlag(*noise); err != nil {
+		return err
 	}
 	if *delay < 1 {
 		return usageErr("-gif-delay %d: need >= 1", *delay)
@@ -111,4 +108,17 @@ func runToy(args []string, stdout, stderr io.Writer) error {
 		s.WithNoise.WallSeconds, s.WithoutNoise.WallSeconds)
 	fmt.Fprintf(stdout, "wrote %s\n", strings.Join(written, ", "))
 	return nil
+}
+
+// parseNoiseFlag reads -noise for an experiment that compares a noise schedule with no noise, so "none" is
+// a usage error too.
+func parseNoiseFlag(s string) (mmd.NoiseSchedule, error) {
+	n, err := mmd.ParseNoise(s)
+	if err != nil {
+		return nil, usageErr("-noise: %v", err)
+	}
+	if n == nil {
+		return nil, usageErr("-noise none: the experiment compares a noise schedule with no noise")
+	}
+	return n, nil
 }
