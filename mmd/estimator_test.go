@@ -2,6 +2,7 @@ package mmd
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -102,6 +103,36 @@ func randPoints(r *rand.Rand, n, d int, shift float64) Points {
 	return p
 }
 
+// checkMMD2Pairwise checks MMD2Biased and MMD2Unbiased on x and y against naiveMMD2's pairwise sums, to within
+// tol(want); where says which case failed.
+func checkMMD2Pairwise(t *testing.T, where string, k Kernel, x, y Points, tol func(want float64) float64) {
+	t.Helper()
+	for _, unbiased := range []bool{false, true} {
+		est := MMD2Biased
+		if unbiased {
+			est = MMD2Unbiased
+		}
+		got, err := est(k, x, y)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := naiveMMD2(k, x, y, unbiased)
+		if math.Abs(got-want) > tol(want) {
+			t.Errorf("%s%v unbiased=%v: got %.15g, pairwise %.15g", where, k, unbiased, got, want)
+		}
+	}
+}
+
+// relTol is 1e-12 relative to the MMD^2 (absolute below 1).
+func relTol(want float64) float64 { return 1e-12 * math.Max(1, math.Abs(want)) }
+
+// kernelScaleTol is 1e-12 of the kernel's scale k(x_0, x_0) (at least 1), whatever the MMD^2: the three sums
+// are of size ~n^2 k, so cancellation in them shows at that scale.
+func kernelScaleTol(k Kernel, x Points) func(float64) float64 {
+	scale := math.Max(1, math.Abs(k.Eval(x.Row(0), x.Row(0))))
+	return func(float64) float64 { return 1e-12 * scale }
+}
+
 // naiveMMD2 is the textbook double loop over all pairs.
 func naiveMMD2(k Kernel, x, y Points, unbiased bool) float64 {
 	sum := func(a, b Points, skipDiag bool) float64 {
@@ -128,20 +159,7 @@ func TestEstimatorsMatchNaive(t *testing.T) {
 	x, y := randPoints(r, 300, 4, 0), randPoints(r, 250, 4, 0.3)
 	kernels := []Kernel{Gaussian{Sigma: 1.3}, IMQ{C: 1, Beta: -0.5}, MixedRQ{}, MixedRQ{Linear: true}, Linear{}, KIDKernel()}
 	for _, k := range kernels {
-		for _, unbiased := range []bool{false, true} {
-			est := MMD2Biased
-			if unbiased {
-				est = MMD2Unbiased
-			}
-			got, err := est(k, x, y)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := naiveMMD2(k, x, y, unbiased)
-			if math.Abs(got-want) > 1e-12*math.Max(1, math.Abs(want)) {
-				t.Errorf("%v unbiased=%v: got %.15g, naive %.15g", k, unbiased, got, want)
-			}
-		}
+		checkMMD2Pairwise(t, "", k, x, y, relTol)
 	}
 }
 
@@ -247,22 +265,7 @@ func TestEstimatorsMatchNaiveHighDim(t *testing.T) {
 	for _, d := range []int{gemmMinDim, 40} {
 		x, y := randPoints(r, 150, d, 0), randPoints(r, 140, d, 0.2)
 		for _, k := range []Kernel{Gaussian{Sigma: 4}, IMQ{C: 1, Beta: -0.5}, MixedRQ{}, MixedRQ{Linear: true}, Linear{}, KIDKernel()} {
-			for _, unbiased := range []bool{false, true} {
-				est := MMD2Biased
-				if unbiased {
-					est = MMD2Unbiased
-				}
-				got, err := est(k, x, y)
-				if err != nil {
-					t.Fatal(err)
-				}
-				// The three sums are of size ~n^2 k; compare at that scale.
-				want := naiveMMD2(k, x, y, unbiased)
-				scale := math.Max(1, math.Abs(k.Eval(x.Row(0), x.Row(0))))
-				if math.Abs(got-want) > 1e-12*scale {
-					t.Errorf("d=%d %v unbiased=%v: got %.15g, naive %.15g", d, k, unbiased, got, want)
-				}
-			}
+			checkMMD2Pairwise(t, fmt.Sprintf("d=%d ", d), k, x, y, kernelScaleTol(k, x))
 		}
 	}
 }

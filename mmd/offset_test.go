@@ -26,21 +26,7 @@ func TestEstimatorsFarFromOrigin(t *testing.T) {
 			r := rand.New(rand.NewPCG(41, uint64(d)))
 			x, y := randPoints(r, 20, d, off), randPoints(r, 20, d, off+0.5)
 			for _, k := range radialKernels {
-				for _, unbiased := range []bool{false, true} {
-					est := MMD2Biased
-					if unbiased {
-						est = MMD2Unbiased
-					}
-					got, err := est(k, x, y)
-					if err != nil {
-						t.Fatal(err)
-					}
-					want := naiveMMD2(k, x, y, unbiased)
-					scale := math.Max(1, math.Abs(k.Eval(x.Row(0), x.Row(0))))
-					if math.Abs(got-want) > 1e-12*scale {
-						t.Errorf("d=%d offset %g %v unbiased=%v: got %.15g, pairwise %.15g", d, off, k, unbiased, got, want)
-					}
-				}
+				checkMMD2Pairwise(t, fmt.Sprintf("d=%d offset %g ", d, off), k, x, y, kernelScaleTol(k, x))
 			}
 		}
 	}
@@ -55,28 +41,7 @@ func TestWitnessGradsFarFromOrigin(t *testing.T) {
 		target, current := randPoints(r, 30, d, off), randPoints(r, 25, d, off+0.7)
 		z := randPoints(r, 20, d, off+0.3)
 		for _, k := range radialKernels {
-			w, err := NewWitness(k, target, current)
-			if err != nil {
-				t.Fatal(err)
-			}
-			grads, err := w.Grads(z)
-			if err != nil {
-				t.Fatal(err)
-			}
-			g := make([]float64, d)
-			var worst, scale float64
-			for i := range z.Len() {
-				if err := w.Grad(g, z.Row(i)); err != nil {
-					t.Fatal(err)
-				}
-				worst = math.Max(worst, maxAbsDiff(g, grads.Row(i)))
-				for _, v := range g {
-					scale = math.Max(scale, math.Abs(v))
-				}
-			}
-			if worst > 1e-12*math.Max(1, scale) {
-				t.Errorf("offset %g %v: matrix-product and pairwise gradients differ by %.3g (scale %.3g)", off, k, worst, scale)
-			}
+			checkGradsPairwise(t, fmt.Sprintf("offset %g", off), k, target, current, z)
 		}
 	}
 }

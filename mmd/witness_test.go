@@ -2,6 +2,7 @@ package mmd
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -135,26 +136,35 @@ func TestWitnessGradsRadialPath(t *testing.T) {
 		target, current := randPoints(r, 150, d, 0), randPoints(r, 130, d, 0.3)
 		z := randPoints(r, 140, d, 0.1)
 		for _, k := range []Kernel{Gaussian{Sigma: 3}, IMQ{C: 1, Beta: -0.5}, MixedRQ{}, MixedRQ{Linear: true}} {
-			w, err := NewWitness(k, target, current)
-			if err != nil {
-				t.Fatal(err)
-			}
-			grads, err := w.Grads(z)
-			if err != nil {
-				t.Fatal(err)
-			}
-			g := make([]float64, d)
-			var worst, scale float64
-			for i := range z.Len() {
-				_ = w.Grad(g, z.Row(i))
-				worst = math.Max(worst, maxAbsDiff(g, grads.Row(i)))
-				for _, v := range g {
-					scale = math.Max(scale, math.Abs(v))
-				}
-			}
-			if worst > 1e-12*math.Max(1, scale) {
-				t.Errorf("d=%d %v: batch and pointwise gradients differ by %.3g (scale %.3g)", d, k, worst, scale)
-			}
+			checkGradsPairwise(t, fmt.Sprintf("d=%d", d), k, target, current, z)
 		}
+	}
+}
+
+// checkGradsPairwise checks the witness's batch Grads at z against its pointwise Grad, to 1e-12 of the largest
+// gradient coordinate (or of 1); where says which case failed.
+func checkGradsPairwise(t *testing.T, where string, k Kernel, target, current, z Points) {
+	t.Helper()
+	w, err := NewWitness(k, target, current)
+	if err != nil {
+		t.Fatal(err)
+	}
+	grads, err := w.Grads(z)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := make([]float64, z.Dim)
+	var worst, scale float64
+	for i := range z.Len() {
+		if err := w.Grad(g, z.Row(i)); err != nil {
+			t.Fatal(err)
+		}
+		worst = math.Max(worst, maxAbsDiff(g, grads.Row(i)))
+		for _, v := range g {
+			scale = math.Max(scale, math.Abs(v))
+		}
+	}
+	if worst > 1e-12*math.Max(1, scale) {
+		t.Errorf("%s %v: batch Grads and pointwise Grad differ by %.3g (scale %.3g)", where, k, worst, scale)
 	}
 }
