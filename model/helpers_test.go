@@ -1,29 +1,10 @@
 package model
 
-import "math/rand/v2"
+import "github.com/dmmd/dmmd/model/internal/testutil"
 
-// Small numeric helpers of the network-level tests (the ops tests in internal/ops have their own).
-
-func randSlice(n int, rng *rand.Rand) []float64 {
-	s := make([]float64, n)
-	for i := range s {
-		s[i] = rng.NormFloat64()
-	}
-	return s
-}
-
-func dot(a, b []float64) float64 {
-	var s float64
-	for i := range a {
-		s += a[i] * b[i]
-	}
-	return s
-}
-
-func to64(s []float32) []float64 {
-	out := make([]float64, len(s))
-	for i, v := range s {
-		out[i] = float64(v)
-	}
-	return out
-}
+// Small numeric helpers of the network-level tests, shared with the ops tests through internal/testutil.
+var (
+	randSlice = testutil.RandSlice
+	dot       = testutil.Dot
+	to64      = testutil.To64
+)

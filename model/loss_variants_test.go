@@ -7,8 +7,6 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
-
-	"gorgonia.org/tensor"
 )
 
 // TestLossVariantsMatchReference recomputes every reported loss term of each variant from the Features and Witness
@@ -17,15 +15,7 @@ import (
 // the reported terms are the means over groups.
 func TestLossVariantsMatchReference(t *testing.T) {
 	cfg := tinyConfig(t, 8, 3, "flatten")
-	p := randomParams(t, cfg, 5)
-	hw := p.Index("head.weight")
-	v := p.Float64s(hw)
-	for i := range v {
-		v[i] *= 12 // witness gradients O(1), so the penalty's sign matters
-	}
-	if err := p.SetFloat64s(hw, v); err != nil {
-		t.Fatal(err)
-	}
+	p := referenceParams(t, cfg)
 	const batch = 6
 	for _, lc := range []LossConfig{
 		{LambdaL2: 0.3, LambdaGrad: 2},
@@ -69,16 +59,9 @@ func TestLossVariantsMatchReference(t *testing.T) {
 			}
 			defer w.Close()
 			rows := func(in []float32, g int) []float64 { return to64(in[g*m*size : (g+1)*m*size]) }
-			features := func(in []float64, level float64) []float64 {
-				copy(f.x.Data().([]float64), in)
-				if err := f.run(level); err != nil {
-					t.Fatal(err)
-				}
-				return append([]float64(nil), (*f.out).(*tensor.Dense).Data().([]float64)...)
-			}
 			var mmd, l2, pen, gn float64
 			for g, level := range ts {
-				a, b := features(rows(x, g), level), features(rows(y, g), level)
+				a, b := featuresAt(t, f, level, rows(x, g)), featuresAt(t, f, level, rows(y, g))
 				c := make([]float64, d)
 				for k := 0; k < d; k++ {
 					for i := 0; i < m; i++ {
@@ -110,36 +93,12 @@ func TestLossVariantsMatchReference(t *testing.T) {
 				if z != nil {
 					at = z
 				}
-				copy(w.z.Data().([]float64), rows(at, g))
-				for i := 0; i < m; i++ {
-					copy(w.dirs.Data().([]float64)[i*d:], c)
-				}
-				if err := w.run(level); err != nil {
-					t.Fatal(err)
-				}
-				grad := (*w.grad).(*tensor.Dense).Data().([]float64)
-				for i := 0; i < m; i++ {
-					gi := grad[i*size : (i+1)*size]
-					norm := math.Sqrt(dot(gi, gi))
+				for _, norm := range witnessGradNorms(t, w, level, rows(at, g), c) {
 					pen += (norm - 1) * (norm - 1) / float64(batch)
 					gn += norm / float64(batch)
 				}
 			}
-			loss := -mmd + lc.LambdaL2*l2 + lc.LambdaGrad*pen
-			for _, tc := range []struct {
-				name      string
-				got, want float64
-			}{
-				{"mmd2", st.MMD2, mmd}, {"l2", st.L2, l2}, {"grad penalty", st.GradPenalty, pen},
-				{"grad norm", st.GradNorm, gn}, {"loss", st.Loss, loss},
-			} {
-				if math.Abs(tc.got-tc.want) > 1e-9*math.Max(1, math.Abs(tc.want)) {
-					t.Errorf("%s = %.12g, reference %.12g", tc.name, tc.got, tc.want)
-				}
-			}
-			if gn < 0.2 {
-				t.Errorf("witness gradients too small (%v) for a meaningful penalty check", gn)
-			}
+			checkReferenceStats(t, st, lc, mmd, l2, pen, gn)
 		})
 	}
 }

@@ -8,6 +8,8 @@ import (
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/dmmd/dmmd/model/internal/testutil"
 )
 
 // naiveConv is a direct 6-loop convolution: y[b,o,i,j] = sum_{c,p,q} x[b,c,i*s-pad+p, j*s-pad+q] w[o,c,p,q].
@@ -37,21 +39,12 @@ func naiveConv(x []float64, b, c, h, w int, wt []float64, o, kh, kw, s, pad int)
 	return y, ho, wo
 }
 
-func randSlice(n int, rng *rand.Rand) []float64 {
-	s := make([]float64, n)
-	for i := range s {
-		s[i] = rng.NormFloat64()
-	}
-	return s
-}
-
-func dot(a, b []float64) float64 {
-	var s float64
-	for i := range a {
-		s += a[i] * b[i]
-	}
-	return s
-}
+// Numeric helpers shared with the network-level tests of model through internal/testutil.
+var (
+	randSlice = testutil.RandSlice
+	dot       = testutil.Dot
+	to64      = testutil.To64
+)
 
 func maxAbsDiff(a, b []float64) float64 {
 	var m float64
@@ -134,14 +127,6 @@ func to32(s []float64) []float32 {
 	o := make([]float32, len(s))
 	for i, v := range s {
 		o[i] = float32(v)
-	}
-	return o
-}
-
-func to64(s []float32) []float64 {
-	o := make([]float64, len(s))
-	for i, v := range s {
-		o[i] = float64(v)
 	}
 	return o
 }
