@@ -40,7 +40,7 @@ func ExampleDefaultOptionsFor() {
 	fmt.Println(opt.Update, "eta", opt.Eta, "x0 clip", opt.X0Clip, "NFE", flow.NFE(), "values", len(z))
 	fmt.Printf("data mean square %.2f, reference ratio %v\n", emb.MeanSq, emb.RefRatio)
 	// Output:
-	// ddim eta 1 x0 clip true NFE 20 values 256
+	// ddim eta 1.3 x0 clip true NFE 20 values 256
 	// data mean square 0.26, reference ratio 0.5
 }
 

@@ -47,7 +47,7 @@ var settings = setting.Table[flags]{
 	setting.Var("steps-per-level", func(f *flags) *int { return &f.opt.StepsPerLevel }, flowDefaults.StepsPerLevel,
 		"N_s: flow steps per level (NFE = T x N_s)"),
 	setting.Var("eta", func(f *flags) *float64 { return &f.opt.Eta }, flowDefaults.Eta,
-		"step size (constant, variance), total path length (beta-drop) or ddim's step-length multiplier; approx default: sqrt(dim); ddim default: 1"),
+		"step size (constant, variance), total path length (beta-drop) or ddim's step-length multiplier; approx default: sqrt(dim); ddim default: 1.3"),
 	setting.Var("eta-schedule", func(f *flags) *sample.EtaSchedule { return &f.opt.EtaSchedule }, flowDefaults.EtaSchedule,
 		"constant, beta-drop (spread in proportion to the drop in beta_t) or variance (eta*beta_t^2); approx default: beta-drop"),
 	setting.Var("eta-norm", func(f *flags) *bool { return &f.opt.EtaNorm }, flowDefaults.EtaNorm,
