@@ -89,9 +89,13 @@ func (t *trainer) criticDiagnostics() {
 		}
 		t.cdiag.history = append(t.cdiag.history, *d)
 		lo, hi := d.Levels[0], d.Levels[len(d.Levels)-1]
-		t.logf("step %d: critic diagnostics (%s, %.1f s): participation ratio on clean data %.3g at t = %g, %.3g at "+
+		ref := "clean data"
+		if t.cfg.RefRatio > 0 {
+			ref = fmt.Sprintf("the data at %g t", t.cfg.RefRatio)
+		}
+		t.logf("step %d: critic diagnostics (%s, %.1f s): participation ratio on %s %.3g at t = %g, %.3g at "+
 			"t = %g; witness std %.3g, %.3g; gradient cosine %.3g, %.3g", t.st.step, DiagnosticsName,
-			time.Since(begin).Seconds(), lo.PRRef, lo.T, hi.PRRef, hi.T, lo.WitnessRefStd, hi.WitnessRefStd,
+			time.Since(begin).Seconds(), ref, lo.PRRef, lo.T, hi.PRRef, hi.T, lo.WitnessRefStd, hi.WitnessRefStd,
 			lo.GradCos, hi.GradCos)
 		return nil
 	})
