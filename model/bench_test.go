@@ -39,7 +39,18 @@ func BenchmarkTrainStepGroups8(b *testing.B) {
 	benchTrainStep(b, lc)
 }
 
-func benchTrainStep(b *testing.B, lc LossConfig) {
+// BenchmarkTrainStepInterpAdam is the trainer's default step: the penalty at interpolates between the two sides
+// (LossConfig.PenaltyAt interp) and the Adam update, preset small, B = 64 per side, 32x32x3, float32. It is the Go
+// side of torchref's `mirror.py bench --op train_interp_adam`.
+func BenchmarkTrainStepInterpAdam(b *testing.B) {
+	lc := DefaultLoss()
+	lc.PenaltyAt = PenaltyAtInterp
+	benchTrainStepOpt(b, lc, true)
+}
+
+func benchTrainStep(b *testing.B, lc LossConfig) { benchTrainStepOpt(b, lc, false) }
+
+func benchTrainStepOpt(b *testing.B, lc LossConfig, adam bool) {
 	runtime.GC() // the graph of the previous b.N round is closed: peak RSS counts one graph
 	p := benchParams(b, "small", 32, 3)
 	s, err := NewTrainStep(p, 64, lc)
@@ -50,19 +61,39 @@ func benchTrainStep(b *testing.B, lc LossConfig) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	n := 64 * p.Config().InputSize()
 	x, y := randomImages(n, rng), randomImages(n, rng)
+	var z []float32
+	if lc.interp() {
+		z = make([]float32, n)
+		for i := range z {
+			u := float32(rng.Float64())
+			z[i] = u*x[i] + (1-u)*y[i]
+		}
+	}
+	var opt *Adam
+	if adam {
+		if opt, err = NewAdam(p, DefaultAdam()); err != nil {
+			b.Fatal(err)
+		}
+	}
 	levels := make([]float64, s.Groups())
 	for i := range levels {
 		levels[i] = (float64(i) + 0.5) / float64(len(levels))
 	}
-	if _, err := s.RunLevels(x, y, nil, levels); err != nil { // warm-up: buffers are allocated on the first run
-		b.Fatal(err)
+	step := func() {
+		if _, err := s.RunLevels(x, y, z, levels); err != nil {
+			b.Fatal(err)
+		}
+		if opt != nil {
+			if err := opt.Update(p, s.Grads()); err != nil {
+				b.Fatal(err)
+			}
+		}
 	}
+	step() // warm-up: buffers are allocated on the first run
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := s.RunLevels(x, y, nil, levels); err != nil {
-			b.Fatal(err)
-		}
+		step()
 	}
 	b.StopTimer()
 	reportPeakRSS(b)

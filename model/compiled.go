@@ -72,6 +72,7 @@ func (c *compiled) runLevels(ts []float64) error {
 		return errClosed
 	}
 	setTimes(c.te, ts, c.tbuf)
+	c.b.runs.Next()
 	err := c.vm.RunAll()
 	c.vm.Reset()
 	if err != nil {

@@ -40,10 +40,10 @@ func (d *downBlock) forward(b *builder, h, tau *G.Node) (_ *G.Node, _ saved, err
 	defer c.Guard(&err)
 	p := d.prefix()
 	u := c.Op(ops.SiLU(h))
-	cv := c.Op(ops.Conv(u, b.p(p+"conv.weight"), 2, 1))
+	cv := c.Op(ops.ConvIn(b.runs, u, b.p(p+"conv.weight"), 2, 1))
 	tb := c.Op(timeBias(b, tau, p+"temb.weight"))
 	a := c.Op(ops.AddBias(cv, b.p(p+"conv.bias"), tb))
-	sk := c.Op(ops.Conv(h, b.p(p+"skip.weight"), 2, 0))
+	sk := c.Op(ops.ConvIn(b.runs, h, b.p(p+"skip.weight"), 2, 0))
 	sk = c.Op(ops.AddBias(sk, b.p(p+"skip.bias")))
 	return c.Op(G.Add(a, sk)), saved{in: h}, c.Err
 }
@@ -53,8 +53,8 @@ func (d *downBlock) vjp(b *builder, s saved, g *G.Node) (_ *G.Node, err error) {
 	c := &ops.Chain{}
 	defer c.Guard(&err)
 	p, hs := d.prefix(), s.in.Shape()
-	gu := c.Op(ops.ConvT(g, b.p(p+"conv.weight"), 2, 1, hs[2], hs[3]))
+	gu := c.Op(ops.ConvTIn(b.runs, g, b.p(p+"conv.weight"), 2, 1, hs[2], hs[3]))
 	gh := c.Op(ops.SiLUBack(gu, s.in))
-	gk := c.Op(ops.ConvT(g, b.p(p+"skip.weight"), 2, 0, hs[2], hs[3]))
+	gk := c.Op(ops.ConvTIn(b.runs, g, b.p(p+"skip.weight"), 2, 0, hs[2], hs[3]))
 	return c.Op(G.Add(gh, gk)), c.Err
 }

@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"github.com/dmmd/dmmd/model/internal/ops"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -62,10 +63,11 @@ type builder struct {
 	dt     tensor.Dtype
 	params G.Nodes // in Specs order
 	byName map[string]*G.Node
+	runs   *ops.Runs // counts the runs of the compiled graph (ops share work within a run)
 }
 
 func newBuilder(p *Params) *builder {
-	b := &builder{cfg: p.cfg, net: newNetwork(p.cfg), g: G.NewGraph(), dt: p.cfg.dtype(), byName: map[string]*G.Node{}}
+	b := &builder{cfg: p.cfg, net: newNetwork(p.cfg), g: G.NewGraph(), dt: p.cfg.dtype(), byName: map[string]*G.Node{}, runs: &ops.Runs{}}
 	for i, s := range p.specs {
 		n := G.NewTensor(b.g, b.dt, len(s.Shape), G.WithShape(s.Shape...), G.WithName(s.Name), G.WithValue(p.tensors[i]))
 		b.params = append(b.params, n)

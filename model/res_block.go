@@ -40,11 +40,11 @@ func (r *resBlock) forward(b *builder, h, tau *G.Node) (_ *G.Node, _ saved, err 
 	defer c.Guard(&err)
 	p := r.prefix()
 	u1 := c.Op(ops.SiLU(h))
-	c1 := c.Op(ops.Conv(u1, b.p(p+"conv1.weight"), 1, 1))
+	c1 := c.Op(ops.ConvIn(b.runs, u1, b.p(p+"conv1.weight"), 1, 1))
 	tb := c.Op(timeBias(b, tau, p+"temb.weight"))
 	a1 := c.Op(ops.AddBias(c1, b.p(p+"conv1.bias"), tb))
 	u2 := c.Op(ops.SiLU(a1))
-	c2 := c.Op(ops.Conv(u2, b.p(p+"conv2.weight"), 1, 1))
+	c2 := c.Op(ops.ConvIn(b.runs, u2, b.p(p+"conv2.weight"), 1, 1))
 	a2 := c.Op(ops.AddBias(c2, b.p(p+"conv2.bias")))
 	return c.Op(G.Add(h, a2)), saved{in: h, keep: []*G.Node{a1}}, c.Err
 }
@@ -54,9 +54,9 @@ func (r *resBlock) vjp(b *builder, s saved, g *G.Node) (_ *G.Node, err error) {
 	c := &ops.Chain{}
 	defer c.Guard(&err)
 	p, hs := r.prefix(), s.in.Shape()
-	gu2 := c.Op(ops.ConvT(g, b.p(p+"conv2.weight"), 1, 1, hs[2], hs[3]))
+	gu2 := c.Op(ops.ConvTIn(b.runs, g, b.p(p+"conv2.weight"), 1, 1, hs[2], hs[3]))
 	ga1 := c.Op(ops.SiLUBack(gu2, s.keep[0])) // keep[0] = a1
-	gu1 := c.Op(ops.ConvT(ga1, b.p(p+"conv1.weight"), 1, 1, hs[2], hs[3]))
+	gu1 := c.Op(ops.ConvTIn(b.runs, ga1, b.p(p+"conv1.weight"), 1, 1, hs[2], hs[3]))
 	gh := c.Op(ops.SiLUBack(gu1, s.in))
 	return c.Op(G.Add(g, gh)), c.Err
 }

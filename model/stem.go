@@ -26,7 +26,7 @@ func (s *stem) params() []param {
 func (s *stem) forward(b *builder, x, _ *G.Node) (_ *G.Node, _ saved, err error) {
 	c := &ops.Chain{}
 	defer c.Guard(&err)
-	h := c.Op(ops.Conv(x, b.p("stem.weight"), s.stride, 1))
+	h := c.Op(ops.ConvIn(b.runs, x, b.p("stem.weight"), s.stride, 1))
 	h = c.Op(ops.AddBias(h, b.p("stem.bias")))
 	return h, saved{in: x}, c.Err
 }
@@ -34,5 +34,5 @@ func (s *stem) forward(b *builder, x, _ *G.Node) (_ *G.Node, _ saved, err error)
 // vjp: the bias does not depend on x, so J_x^T g is the transposed convolution of g.
 func (s *stem) vjp(b *builder, sv saved, g *G.Node) (*G.Node, error) {
 	x := sv.in.Shape()
-	return ops.ConvT(g, b.p("stem.weight"), s.stride, 1, x[2], x[3])
+	return ops.ConvTIn(b.runs, g, b.p("stem.weight"), s.stride, 1, x[2], x[3])
 }

@@ -6,38 +6,44 @@ import (
 )
 
 // A blocked single-precision matrix product for the pure-Go build, after the BLIS design: op(B) is packed into
-// column panels of 16, op(A) into row panels of 6, and a 6x16 micro-kernel (AVX2/FMA assembly, gemm_amd64.s) runs
-// over each pair of panels; the result is added into C in Go, which also handles the ragged edges. Columns of C are
-// split between GOMAXPROCS workers. It is several times faster than gonum's pure-Go Sgemm on the shapes of this
-// network (see BenchmarkGEMM) and is used when the CPU has AVX2 and FMA and the BLAS is gonum's; the openblas
-// build and other CPUs use the configured BLAS.
+// column panels of NR, op(A) into row panels of MR, and an MR x NR micro-kernel (Go assembly: 8x32 with AVX-512,
+// 6x16 with AVX2/FMA, kernel_amd64.s) runs over each pair of panels. Whole tiles are accumulated in C by the
+// kernel itself; the ragged edges go through a small tile buffer. Columns of C are split between GOMAXPROCS
+// workers. It is several times faster than gonum's pure-Go Sgemm on the shapes of this network (see
+// BenchmarkGEMM) and is used when the CPU has AVX2 and FMA and the BLAS is gonum's; the openblas build and other
+// CPUs use the configured BLAS.
 const (
-	gemmMR = 6    // rows of a micro-tile
-	gemmNR = 16   // columns of a micro-tile
 	gemmKC = 256  // depth of a packed block
-	gemmMC = 120  // rows of a packed block of op(A) (a multiple of gemmMR)
-	gemmNC = 1024 // columns of a packed block of op(B) (a multiple of gemmNR)
+	gemmMC = 120  // rows of a packed block of op(A), rounded down to a multiple of MR
+	gemmNC = 1024 // columns of a packed block of op(B) (a multiple of every NR)
+	maxMR  = 8
+	maxNR  = 32
 )
+
+// microKernel is one register-blocked kernel: run computes the mr x nr tile
+// c[i*ldc+j] = sum_{p<k} a[p*mr+i] b[p*nr+j] (added to c's values when load is set) from packed panels, k >= 1.
+type microKernel struct {
+	name   string
+	mr, nr int
+	run    func(k int, a, b, c []float32, ldc int, load bool)
+}
 
 // useKernelGEMM is true when float32 products go through sgemmBlocked.
 var useKernelGEMM = haveKernel
 
 type gemmBuffers struct {
 	a, b []float32
-	tile [gemmMR * gemmNR]float32
+	tile [maxMR * maxNR]float32
 }
 
 var gemmPool = sync.Pool{New: func() any {
-	return &gemmBuffers{a: make([]float32, gemmMC*gemmKC), b: make([]float32, gemmKC*gemmNC)}
+	return &gemmBuffers{a: make([]float32, (gemmMC+maxMR)*gemmKC), b: make([]float32, gemmKC*gemmNC)}
 }}
 
-// sgemmBlocked computes c = op(a) op(b) + beta c (row-major) with the packed micro-kernel.
+// sgemmBlocked computes c = op(a) op(b) + beta c (row-major) with the fastest micro-kernel of this CPU.
 func sgemmBlocked(tA, tB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	sgemmBlockedWith(kernel6x16, tA, tB, m, n, k, a, lda, b, ldb, beta, c, ldc)
+	sgemmBlockedWith(bestKernel, tA, tB, m, n, k, a, lda, b, ldb, beta, c, ldc)
 }
-
-// microKernel computes one packed 6x16 tile (kernel6x16 or, in tests, kernel6x16Go).
-type microKernel func(k int, a, b, c []float32)
 
 func sgemmBlockedWith(kern microKernel, tA, tB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if m == 0 || n == 0 {
@@ -54,7 +60,7 @@ func sgemmBlockedWith(kern microKernel, tA, tB bool, m, n, k int, a []float32, l
 	}
 	// Split the columns between workers, in whole panels, when there is enough work.
 	workers := runtime.GOMAXPROCS(0)
-	panels := (n + gemmNR - 1) / gemmNR
+	panels := (n + kern.nr - 1) / kern.nr
 	if workers > panels {
 		workers = panels
 	}
@@ -65,7 +71,7 @@ func sgemmBlockedWith(kern microKernel, tA, tB bool, m, n, k int, a []float32, l
 		sgemmColumns(kern, tA, tB, m, n, k, a, lda, b, ldb, beta, c, ldc, 0, n)
 		return
 	}
-	per := (panels + workers - 1) / workers * gemmNR
+	per := (panels + workers - 1) / workers * kern.nr
 	var wg sync.WaitGroup
 	for j0 := 0; j0 < n; j0 += per {
 		j1 := min(j0+per, n)
@@ -80,38 +86,49 @@ func sgemmBlockedWith(kern microKernel, tA, tB bool, m, n, k int, a []float32, l
 
 // sgemmColumns computes columns [j0, j1) of c.
 func sgemmColumns(kern microKernel, tA, tB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, j0, j1 int) {
+	if beta != 0 && beta != 1 {
+		for i := 0; i < m; i++ {
+			row := c[i*ldc+j0 : i*ldc+j1]
+			for j := range row {
+				row[j] *= beta
+			}
+		}
+	}
+	mr, nr := kern.mr, kern.nr
+	mc := gemmMC / mr * mr
 	buf := gemmPool.Get().(*gemmBuffers)
 	defer gemmPool.Put(buf)
+	tile := buf.tile[:mr*nr]
 	for jc := j0; jc < j1; jc += gemmNC {
 		nb := min(gemmNC, j1-jc)
 		for pc := 0; pc < k; pc += gemmKC {
 			kb := min(gemmKC, k-pc)
-			packB(tB, b, ldb, pc, kb, jc, nb, buf.b)
-			first := pc == 0
-			for ic := 0; ic < m; ic += gemmMC {
-				mb := min(gemmMC, m-ic)
-				packA(tA, a, lda, ic, mb, pc, kb, buf.a)
-				for jr := 0; jr < nb; jr += gemmNR {
-					bp := buf.b[jr*kb : (jr+gemmNR)*kb]
-					cols := min(gemmNR, nb-jr)
-					for ir := 0; ir < mb; ir += gemmMR {
-						ap := buf.a[ir*kb : (ir+gemmMR)*kb]
-						kern(kb, ap, bp, buf.tile[:])
-						rows := min(gemmMR, mb-ir)
+			packB(nr, tB, b, ldb, pc, kb, jc, nb, buf.b)
+			load := pc > 0 || beta != 0 // add to C rather than overwrite it
+			for ic := 0; ic < m; ic += mc {
+				mb := min(mc, m-ic)
+				packA(mr, tA, a, lda, ic, mb, pc, kb, buf.a)
+				for jr := 0; jr < nb; jr += nr {
+					bp := buf.b[jr*kb : (jr+nr)*kb]
+					cols := min(nr, nb-jr)
+					for ir := 0; ir < mb; ir += mr {
+						ap := buf.a[ir*kb : (ir+mr)*kb]
+						rows := min(mr, mb-ir)
+						at := (ic+ir)*ldc + jc + jr
+						if rows == mr && cols == nr {
+							kern.run(kb, ap, bp, c[at:], ldc, load)
+							continue
+						}
+						kern.run(kb, ap, bp, tile, nr, false)
 						for r := 0; r < rows; r++ {
-							dst := c[(ic+ir+r)*ldc+jc+jr : (ic+ir+r)*ldc+jc+jr+cols]
-							src := buf.tile[r*gemmNR : r*gemmNR+cols]
-							switch {
-							case !first:
+							dst := c[at+r*ldc : at+r*ldc+cols]
+							src := tile[r*nr : r*nr+cols]
+							if load {
 								for j, v := range src {
 									dst[j] += v
 								}
-							case beta == 0:
+							} else {
 								copy(dst, src)
-							default:
-								for j, v := range src {
-									dst[j] = beta*dst[j] + v
-								}
 							}
 						}
 					}
@@ -121,66 +138,90 @@ func sgemmColumns(kern microKernel, tA, tB bool, m, n, k int, a []float32, lda i
 	}
 }
 
-// packA writes rows [ic, ic+mb) and depth [pc, pc+kb) of op(a) as row panels of gemmMR: panel q holds, for each
-// p, the gemmMR values op(a)[ic+q*MR+r][pc+p], zero past the last row.
-func packA(tA bool, a []float32, lda, ic, mb, pc, kb int, dst []float32) {
-	for q := 0; q < mb; q += gemmMR {
-		panel := dst[q*kb : (q+gemmMR)*kb]
-		rows := min(gemmMR, mb-q)
-		for r := 0; r < gemmMR; r++ {
-			i := ic + q + r
+// packA writes rows [ic, ic+mb) and depth [pc, pc+kb) of op(a) as row panels of mr: panel q holds, for each
+// p, the mr values op(a)[ic+q*mr+r][pc+p], zero past the last row.
+func packA(mr int, tA bool, a []float32, lda, ic, mb, pc, kb int, dst []float32) {
+	for q := 0; q < mb; q += mr {
+		panel := dst[q*kb : (q+mr)*kb]
+		rows := min(mr, mb-q)
+		if tA {
+			// op(a)[i][p] = a[p][i]: for each p the panel's rows are contiguous in a.
+			for p := 0; p < kb; p++ {
+				out := panel[p*mr : (p+1)*mr]
+				src := a[(pc+p)*lda+ic+q : (pc+p)*lda+ic+q+rows]
+				copy(out, src)
+				clear(out[rows:])
+			}
+			continue
+		}
+		for r := 0; r < mr; r++ {
 			if r >= rows {
 				for p := 0; p < kb; p++ {
-					panel[p*gemmMR+r] = 0
+					panel[p*mr+r] = 0
 				}
 				continue
 			}
-			if tA {
-				for p := 0; p < kb; p++ {
-					panel[p*gemmMR+r] = a[(pc+p)*lda+i]
-				}
-			} else {
-				src := a[i*lda+pc : i*lda+pc+kb]
-				for p, v := range src {
-					panel[p*gemmMR+r] = v
-				}
+			i := ic + q + r
+			src := a[i*lda+pc : i*lda+pc+kb]
+			for p, v := range src {
+				panel[p*mr+r] = v
 			}
 		}
 	}
 }
 
-// packB writes depth [pc, pc+kb) and columns [jc, jc+nb) of op(b) as column panels of gemmNR: panel q holds, for
-// each p, the gemmNR values op(b)[pc+p][jc+q*NR+j], zero past the last column.
-func packB(tB bool, b []float32, ldb, pc, kb, jc, nb int, dst []float32) {
-	for q := 0; q < nb; q += gemmNR {
-		panel := dst[q*kb : (q+gemmNR)*kb]
-		cols := min(gemmNR, nb-q)
-		for p := 0; p < kb; p++ {
-			out := panel[p*gemmNR : (p+1)*gemmNR]
-			if tB {
-				for j := 0; j < cols; j++ {
-					out[j] = b[(jc+q+j)*ldb+pc+p]
+// packB writes depth [pc, pc+kb) and columns [jc, jc+nb) of op(b) as column panels of nr: panel q holds, for
+// each p, the nr values op(b)[pc+p][jc+q*nr+j], zero past the last column.
+func packB(nr int, tB bool, b []float32, ldb, pc, kb, jc, nb int, dst []float32) {
+	for q := 0; q < nb; q += nr {
+		panel := dst[q*kb : (q+nr)*kb]
+		cols := min(nr, nb-q)
+		if tB {
+			// op(b)[p][j] = b[j][p]: read each of the panel's columns of op(b) as a contiguous row of b.
+			for j := 0; j < cols; j++ {
+				src := b[(jc+q+j)*ldb+pc : (jc+q+j)*ldb+pc+kb]
+				for p, v := range src {
+					panel[p*nr+j] = v
 				}
-			} else {
-				copy(out[:cols], b[(pc+p)*ldb+jc+q:(pc+p)*ldb+jc+q+cols])
 			}
+			if cols < nr {
+				for p := 0; p < kb; p++ {
+					clear(panel[p*nr+cols : (p+1)*nr])
+				}
+			}
+			continue
+		}
+		for p := 0; p < kb; p++ {
+			out := panel[p*nr : (p+1)*nr]
+			copy(out[:cols], b[(pc+p)*ldb+jc+q:(pc+p)*ldb+jc+q+cols])
 			clear(out[cols:])
 		}
 	}
 }
 
-// kernel6x16Go is the micro-kernel in plain Go (the reference for tests, and the fallback).
-func kernel6x16Go(k int, a, b, c []float32) {
-	var acc [gemmMR * gemmNR]float32
-	for p := 0; p < k; p++ {
-		bp := b[p*gemmNR : (p+1)*gemmNR]
-		for r := 0; r < gemmMR; r++ {
-			av := a[p*gemmMR+r]
-			row := acc[r*gemmNR : (r+1)*gemmNR]
-			for j, bv := range bp {
-				row[j] += av * bv
+// goKernel is a micro-kernel of the given shape in plain Go (the reference for tests, and the fallback).
+func goKernel(mr, nr int) microKernel {
+	return microKernel{name: "go", mr: mr, nr: nr, run: func(k int, a, b, c []float32, ldc int, load bool) {
+		var acc [maxMR * maxNR]float32
+		for p := 0; p < k; p++ {
+			bp := b[p*nr : (p+1)*nr]
+			for r := 0; r < mr; r++ {
+				av := a[p*mr+r]
+				row := acc[r*nr : (r+1)*nr]
+				for j, bv := range bp {
+					row[j] += av * bv
+				}
 			}
 		}
-	}
-	copy(c, acc[:])
+		for r := 0; r < mr; r++ {
+			dst := c[r*ldc : r*ldc+nr]
+			if load {
+				for j, v := range acc[r*nr : (r+1)*nr] {
+					dst[j] += v
+				}
+			} else {
+				copy(dst, acc[r*nr:(r+1)*nr])
+			}
+		}
+	}}
 }

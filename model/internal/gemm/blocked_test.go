@@ -35,21 +35,19 @@ func naiveGEMM(tA, tB bool, m, n, k int, a []float32, lda int, b []float32, ldb 
 	return out
 }
 
-// TestBlockedGEMM compares the blocked product (with the assembly kernel where available, and with the Go kernel)
-// against a float64 triple loop for every transpose combination, ragged and multi-block sizes, leading dimensions
-// larger than the matrix, and beta 0 and 1.
+// TestBlockedGEMM compares the blocked product, with every micro-kernel this CPU can run (the assembly kernels and
+// the Go kernels of both shapes), against a float64 triple loop for every transpose combination, ragged and
+// multi-block sizes, leading dimensions larger than the matrix, and beta 0, 1 and 0.5.
 func TestBlockedGEMM(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 7))
-	sizes := [][3]int{{1, 1, 1}, {6, 16, 1}, {7, 17, 3}, {5, 3, 300}, {125, 1030, 257}, {64, 512, 4096 / 8}, {13, 40, 520}}
-	for _, asm := range []bool{true, false} {
-		if asm && !haveKernel {
-			continue
-		}
+	sizes := [][3]int{{1, 1, 1}, {6, 16, 1}, {7, 17, 3}, {8, 32, 2}, {9, 33, 5}, {5, 3, 300}, {125, 1030, 257},
+		{64, 512, 4096 / 8}, {13, 40, 520}, {27, 64, 40}}
+	for _, kern := range kernels {
 		for _, sz := range sizes {
 			m, n, k := sz[0], sz[1], sz[2]
 			for _, tr := range [][2]bool{{false, false}, {false, true}, {true, false}, {true, true}} {
-				for _, beta := range []float32{0, 1} {
-					name := fmt.Sprintf("asm=%t/%dx%dx%d/tA=%t/tB=%t/beta=%g", asm, m, n, k, tr[0], tr[1], beta)
+				for _, beta := range []float32{0, 1, 0.5} {
+					name := fmt.Sprintf("%s %dx%d/%dx%dx%d/tA=%t/tB=%t/beta=%g", kern.name, kern.mr, kern.nr, m, n, k, tr[0], tr[1], beta)
 					ar, ac := m, k
 					if tr[0] {
 						ar, ac = k, m
@@ -62,11 +60,7 @@ func TestBlockedGEMM(t *testing.T) {
 					a, b, c := randF32(ar*lda, rng), randF32(br*ldb, rng), randF32(m*ldc, rng)
 					want := naiveGEMM(tr[0], tr[1], m, n, k, a, lda, b, ldb, beta, c, ldc)
 					got := append([]float32(nil), c...)
-					if asm {
-						sgemmBlocked(tr[0], tr[1], m, n, k, a, lda, b, ldb, beta, got, ldc)
-					} else {
-						sgemmBlockedWith(kernel6x16Go, tr[0], tr[1], m, n, k, a, lda, b, ldb, beta, got, ldc)
-					}
+					sgemmBlockedWith(kern, tr[0], tr[1], m, n, k, a, lda, b, ldb, beta, got, ldc)
 					var worst float64
 					for i := 0; i < m; i++ {
 						for j := 0; j < n; j++ {
@@ -108,10 +102,13 @@ func BenchmarkGEMM(b *testing.B) {
 			}
 			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
 		})
-		if haveKernel {
-			b.Run(fmt.Sprintf("blocked/%dx%dx%d", m, n, k), func(b *testing.B) {
+		for _, kern := range kernels {
+			if kern.name == "go" {
+				continue
+			}
+			b.Run(fmt.Sprintf("%s/%dx%dx%d", kern.name, m, n, k), func(b *testing.B) {
 				for b.Loop() {
-					sgemmBlocked(false, false, m, n, k, a, k, bb, n, 0, c, n)
+					sgemmBlockedWith(kern, false, false, m, n, k, a, k, bb, n, 0, c, n)
 				}
 				b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
 			})

@@ -14,11 +14,12 @@ type Float interface{ ~float32 | ~float64 }
 // blasName names the BLAS the products run on when the kernel does not.
 var blasName = "gonum (pure Go)"
 
-// Backend names the matrix-multiply backend of this build: this package's AVX2/FMA kernel (pure Go build on CPUs
-// that have it) or gonum's pure-Go BLAS, or OpenBLAS when built with -tags openblas.
+// Backend names the matrix-multiply backend of this build: this package's micro-kernel (AVX-512 8x32 or AVX2/FMA
+// 6x16, pure Go build on CPUs that have them) or gonum's pure-Go BLAS, or OpenBLAS when built with -tags openblas.
+// float32 results are bit-for-bit reproducible for one backend name.
 func Backend() string {
 	if useKernelGEMM {
-		return "dmmd AVX2/FMA kernel (pure Go build)"
+		return "dmmd " + bestKernel.name + " kernel (pure Go build)"
 	}
 	return blasName
 }

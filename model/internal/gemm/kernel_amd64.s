@@ -2,16 +2,46 @@
 
 #include "textflag.h"
 
-// func sgemmKernel6x16(k int, a, b, c *float32)
+// The micro-kernels of the blocked product (blocked.go). Both compute one MR x NR tile of C,
 //
-// c[i*16+j] = sum_{p<k} a[p*6+i] * b[p*16+j] for i < 6, j < 16: one 6x16 block of a packed matrix product.
-// a holds k groups of 6 values (a packed row panel of op(A)), b k groups of 16 (a packed column panel of op(B)).
-// Needs AVX2 and FMA; k >= 1.
-TEXT ·sgemmKernel6x16(SB), NOSPLIT, $0-32
+//	c[i*ldc+j] (+)= sum_{p<k} a[p*MR+i] * b[p*NR+j]    for i < MR, j < NR,
+//
+// from a packed row panel of op(A) (k groups of MR values) and a packed column panel of op(B) (k groups of NR),
+// adding to C's values when load is set and overwriting them otherwise. ldc is in elements; k >= 1.
+
+// func sgemmKernel6x16(k int, a, b, c *float32, ldc int, load bool)
+// AVX2 and FMA: 12 accumulators of 8 floats.
+TEXT ·sgemmKernel6x16(SB), NOSPLIT, $0-41
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DI
 	MOVQ c+24(FP), DX
+	MOVQ ldc+32(FP), R8
+	SHLQ $2, R8
+	MOVQ DX, R9
+	MOVBLZX load+40(FP), AX
+	TESTQ AX, AX
+	JZ   zero6
+	VMOVUPS (R9), Y0
+	VMOVUPS 32(R9), Y1
+	ADDQ R8, R9
+	VMOVUPS (R9), Y2
+	VMOVUPS 32(R9), Y3
+	ADDQ R8, R9
+	VMOVUPS (R9), Y4
+	VMOVUPS 32(R9), Y5
+	ADDQ R8, R9
+	VMOVUPS (R9), Y6
+	VMOVUPS 32(R9), Y7
+	ADDQ R8, R9
+	VMOVUPS (R9), Y8
+	VMOVUPS 32(R9), Y9
+	ADDQ R8, R9
+	VMOVUPS (R9), Y10
+	VMOVUPS 32(R9), Y11
+	JMP  loop6
+
+zero6:
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -25,10 +55,10 @@ TEXT ·sgemmKernel6x16(SB), NOSPLIT, $0-32
 	VXORPS Y10, Y10, Y10
 	VXORPS Y11, Y11, Y11
 
-loop:
+loop6:
 	VMOVUPS (DI), Y12
 	VMOVUPS 32(DI), Y13
-	VBROADCASTSS (SI), Y14
+	VBROADCASTSS 0(SI), Y14
 	VFMADD231PS Y12, Y14, Y0
 	VFMADD231PS Y13, Y14, Y1
 	VBROADCASTSS 4(SI), Y15
@@ -49,19 +79,132 @@ loop:
 	ADDQ $24, SI
 	ADDQ $64, DI
 	DECQ CX
-	JNZ  loop
+	JNZ  loop6
 
-	VMOVUPS Y0, (DX)
-	VMOVUPS Y1, 32(DX)
-	VMOVUPS Y2, 64(DX)
-	VMOVUPS Y3, 96(DX)
-	VMOVUPS Y4, 128(DX)
-	VMOVUPS Y5, 160(DX)
-	VMOVUPS Y6, 192(DX)
-	VMOVUPS Y7, 224(DX)
-	VMOVUPS Y8, 256(DX)
-	VMOVUPS Y9, 288(DX)
-	VMOVUPS Y10, 320(DX)
-	VMOVUPS Y11, 352(DX)
+	MOVQ DX, R9
+	VMOVUPS Y0, (R9)
+	VMOVUPS Y1, 32(R9)
+	ADDQ R8, R9
+	VMOVUPS Y2, (R9)
+	VMOVUPS Y3, 32(R9)
+	ADDQ R8, R9
+	VMOVUPS Y4, (R9)
+	VMOVUPS Y5, 32(R9)
+	ADDQ R8, R9
+	VMOVUPS Y6, (R9)
+	VMOVUPS Y7, 32(R9)
+	ADDQ R8, R9
+	VMOVUPS Y8, (R9)
+	VMOVUPS Y9, 32(R9)
+	ADDQ R8, R9
+	VMOVUPS Y10, (R9)
+	VMOVUPS Y11, 32(R9)
+	VZEROUPPER
+	RET
+
+// func sgemmKernel8x32(k int, a, b, c *float32, ldc int, load bool)
+// AVX-512F: 16 accumulators of 16 floats, the A values broadcast from memory.
+TEXT ·sgemmKernel8x32(SB), NOSPLIT, $0-41
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ c+24(FP), DX
+	MOVQ ldc+32(FP), R8
+	SHLQ $2, R8
+	MOVQ DX, R9
+	MOVBLZX load+40(FP), AX
+	TESTQ AX, AX
+	JZ   zero8
+	VMOVUPS (R9), Z0
+	VMOVUPS 64(R9), Z1
+	ADDQ R8, R9
+	VMOVUPS (R9), Z2
+	VMOVUPS 64(R9), Z3
+	ADDQ R8, R9
+	VMOVUPS (R9), Z4
+	VMOVUPS 64(R9), Z5
+	ADDQ R8, R9
+	VMOVUPS (R9), Z6
+	VMOVUPS 64(R9), Z7
+	ADDQ R8, R9
+	VMOVUPS (R9), Z8
+	VMOVUPS 64(R9), Z9
+	ADDQ R8, R9
+	VMOVUPS (R9), Z10
+	VMOVUPS 64(R9), Z11
+	ADDQ R8, R9
+	VMOVUPS (R9), Z12
+	VMOVUPS 64(R9), Z13
+	ADDQ R8, R9
+	VMOVUPS (R9), Z14
+	VMOVUPS 64(R9), Z15
+	JMP  loop8
+
+zero8:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+
+loop8:
+	VMOVUPS (DI), Z16
+	VMOVUPS 64(DI), Z17
+	VFMADD231PS.BCST 0(SI), Z16, Z0
+	VFMADD231PS.BCST 0(SI), Z17, Z1
+	VFMADD231PS.BCST 4(SI), Z16, Z2
+	VFMADD231PS.BCST 4(SI), Z17, Z3
+	VFMADD231PS.BCST 8(SI), Z16, Z4
+	VFMADD231PS.BCST 8(SI), Z17, Z5
+	VFMADD231PS.BCST 12(SI), Z16, Z6
+	VFMADD231PS.BCST 12(SI), Z17, Z7
+	VFMADD231PS.BCST 16(SI), Z16, Z8
+	VFMADD231PS.BCST 16(SI), Z17, Z9
+	VFMADD231PS.BCST 20(SI), Z16, Z10
+	VFMADD231PS.BCST 20(SI), Z17, Z11
+	VFMADD231PS.BCST 24(SI), Z16, Z12
+	VFMADD231PS.BCST 24(SI), Z17, Z13
+	VFMADD231PS.BCST 28(SI), Z16, Z14
+	VFMADD231PS.BCST 28(SI), Z17, Z15
+	ADDQ $32, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ  loop8
+
+	MOVQ DX, R9
+	VMOVUPS Z0, (R9)
+	VMOVUPS Z1, 64(R9)
+	ADDQ R8, R9
+	VMOVUPS Z2, (R9)
+	VMOVUPS Z3, 64(R9)
+	ADDQ R8, R9
+	VMOVUPS Z4, (R9)
+	VMOVUPS Z5, 64(R9)
+	ADDQ R8, R9
+	VMOVUPS Z6, (R9)
+	VMOVUPS Z7, 64(R9)
+	ADDQ R8, R9
+	VMOVUPS Z8, (R9)
+	VMOVUPS Z9, 64(R9)
+	ADDQ R8, R9
+	VMOVUPS Z10, (R9)
+	VMOVUPS Z11, 64(R9)
+	ADDQ R8, R9
+	VMOVUPS Z12, (R9)
+	VMOVUPS Z13, 64(R9)
+	ADDQ R8, R9
+	VMOVUPS Z14, (R9)
+	VMOVUPS Z15, 64(R9)
 	VZEROUPPER
 	RET

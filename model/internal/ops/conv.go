@@ -15,6 +15,7 @@ type convOp struct {
 	stride, pad int
 	s32         convScratch[float32]
 	s64         convScratch[float64]
+	share       *colsShare // shared with the ConvW of the same input (nil: no sharing)
 }
 
 // convTOp is the input-gradient (transposed convolution) of convOp: dx = J_x^T g for g (B, Cout, Ho, Wo) and
@@ -25,6 +26,7 @@ type convTOp struct {
 	stride, pad, h, w int
 	s32               convScratch[float32]
 	s64               convScratch[float64]
+	runs              *Runs // the graph's run counter, for the ops of its derivative (nil: no sharing)
 }
 
 // convWOp is the weight-gradient of convOp: dw = J_w^T g for input x (B, Cin, H, W) and g (B, Cout, Ho, Wo),
@@ -34,18 +36,45 @@ type convWOp struct {
 	stride, pad, kh, kw int
 	s32                 convScratch[float32]
 	s64                 convScratch[float64]
+	share               *colsShare // shared with the Conv of the same input (nil: no sharing)
 }
 
+// Conv is y = conv2d(x, w) (see convOp), without sharing work with other ops.
 func Conv(x, w *G.Node, stride, pad int) (*G.Node, error) {
 	return G.ApplyOp(&convOp{stride: stride, pad: pad}, x, w)
+}
+
+// ConvIn is Conv in a graph whose runs are counted by r (see Runs): the convolution and the weight gradient
+// Gorgonia derives from it compute the patch matrix of x once per run, and so do the pairs of convolutions of one
+// input that its derivatives create.
+func ConvIn(r *Runs, x, w *G.Node, stride, pad int) (*G.Node, error) {
+	return G.ApplyOp(&convOp{stride: stride, pad: pad, share: r.newShare()}, x, w)
 }
 
 func ConvT(g, w *G.Node, stride, pad, h, wd int) (*G.Node, error) {
 	return G.ApplyOp(&convTOp{stride: stride, pad: pad, h: h, w: wd}, g, w)
 }
 
+// ConvTIn is ConvT in a graph whose runs are counted by r: the pair of ops of its derivative (a convolution of
+// the upstream gradient and a weight gradient of it) compute that gradient's patch matrix once per run.
+func ConvTIn(r *Runs, g, w *G.Node, stride, pad, h, wd int) (*G.Node, error) {
+	return convT(r, g, w, stride, pad, h, wd)
+}
+
 func ConvW(x, g *G.Node, stride, pad, kh, kw int) (*G.Node, error) {
-	return G.ApplyOp(&convWOp{stride: stride, pad: pad, kh: kh, kw: kw}, x, g)
+	return convW(nil, x, g, stride, pad, kh, kw)
+}
+
+func convW(sh *colsShare, x, g *G.Node, stride, pad, kh, kw int) (*G.Node, error) {
+	return G.ApplyOp(&convWOp{stride: stride, pad: pad, kh: kh, kw: kw, share: sh}, x, g)
+}
+
+func conv(sh *colsShare, x, w *G.Node, stride, pad int) (*G.Node, error) {
+	return G.ApplyOp(&convOp{stride: stride, pad: pad, share: sh}, x, w)
+}
+
+func convT(r *Runs, g, w *G.Node, stride, pad, h, wd int) (*G.Node, error) {
+	return G.ApplyOp(&convTOp{stride: stride, pad: pad, h: h, w: wd, runs: r}, g, w)
 }
 
 // --- convOp
@@ -94,20 +123,20 @@ func (op *convOp) Do(inputs ...G.Value) (G.Value, error) {
 	}
 	out := op.output(dt, g.B, g.Cout, g.Ho, g.Wo)
 	if dt == tensor.Float32 {
-		convForward(&g, data[float32](in[0]), data[float32](in[1]), data[float32](out), &op.s32)
+		convForward(&g, data[float32](in[0]), data[float32](in[1]), data[float32](out), &op.s32, op.share)
 	} else {
-		convForward(&g, data[float64](in[0]), data[float64](in[1]), data[float64](out), &op.s64)
+		convForward(&g, data[float64](in[0]), data[float64](in[1]), data[float64](out), &op.s64, op.share)
 	}
 	return out, nil
 }
 
 func (op *convOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	x, w := inputs[0], inputs[1]
-	dx, err := ConvT(grad, w, op.stride, op.pad, x.Shape()[2], x.Shape()[3])
+	dx, err := convT(op.share.runsOf(), grad, w, op.stride, op.pad, x.Shape()[2], x.Shape()[3])
 	if err != nil {
 		return nil, err
 	}
-	dw, err := ConvW(x, grad, op.stride, op.pad, w.Shape()[2], w.Shape()[3])
+	dw, err := convW(op.share, x, grad, op.stride, op.pad, w.Shape()[2], w.Shape()[3])
 	if err != nil {
 		return nil, err
 	}
@@ -172,11 +201,12 @@ func (op *convTOp) Do(inputs ...G.Value) (G.Value, error) {
 // <G, J^T g> = <J G, g>, so d/dg = Conv(G, w) and d/dw = ConvW(G, g).
 func (op *convTOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	g, w := inputs[0], inputs[1]
-	dg, err := Conv(grad, w, op.stride, op.pad)
+	sh := op.runs.newShare() // both read the patches of grad
+	dg, err := conv(sh, grad, w, op.stride, op.pad)
 	if err != nil {
 		return nil, err
 	}
-	dw, err := ConvW(grad, g, op.stride, op.pad, w.Shape()[2], w.Shape()[3])
+	dw, err := convW(sh, grad, g, op.stride, op.pad, w.Shape()[2], w.Shape()[3])
 	if err != nil {
 		return nil, err
 	}
@@ -230,9 +260,9 @@ func (op *convWOp) Do(inputs ...G.Value) (G.Value, error) {
 	}
 	out := op.output(dt, g.Cout, g.Cin, g.KH, g.KW)
 	if dt == tensor.Float32 {
-		convWeightGrad(&g, data[float32](in[0]), data[float32](in[1]), data[float32](out), &op.s32)
+		convWeightGrad(&g, data[float32](in[0]), data[float32](in[1]), data[float32](out), &op.s32, op.share)
 	} else {
-		convWeightGrad(&g, data[float64](in[0]), data[float64](in[1]), data[float64](out), &op.s64)
+		convWeightGrad(&g, data[float64](in[0]), data[float64](in[1]), data[float64](out), &op.s64, op.share)
 	}
 	return out, nil
 }
@@ -240,11 +270,12 @@ func (op *convWOp) Do(inputs ...G.Value) (G.Value, error) {
 // SymDiff: ConvW(x, g) is bilinear with <G, ConvW(x, g)> = <Conv(x, G), g> = <x, ConvT(g, G)>.
 func (op *convWOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	x, g := inputs[0], inputs[1]
-	dx, err := ConvT(g, grad, op.stride, op.pad, x.Shape()[2], x.Shape()[3])
+	r := op.share.runsOf()
+	dx, err := convT(r, g, grad, op.stride, op.pad, x.Shape()[2], x.Shape()[3])
 	if err != nil {
 		return nil, err
 	}
-	dg, err := Conv(x, grad, op.stride, op.pad)
+	dg, err := conv(r.newShare(), x, grad, op.stride, op.pad)
 	if err != nil {
 		return nil, err
 	}

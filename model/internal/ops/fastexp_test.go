@@ -48,3 +48,40 @@ func BenchmarkSigmoid(b *testing.B) {
 		_ = s
 	})
 }
+
+// TestSigmoidsMatchScalar: the vector sigmoid (AVX2 where the CPU has it) is bit-for-bit sigmoid32 on every
+// float32 pattern class that matters: a dense sweep, both signs of zero, the -87 cut-off and its neighbours,
+// huge values, and every tail length.
+func TestSigmoidsMatchScalar(t *testing.T) {
+	var x []float32
+	for v := -100.0; v <= 100; v += 0.00731 {
+		x = append(x, float32(v))
+	}
+	x = append(x, 0, float32(math.Copysign(0, -1)), -87, math.Nextafter32(-87, 0), math.Nextafter32(-87, -100),
+		87, 88, 1e30, -1e30, float32(math.Inf(1)), float32(math.Inf(-1)), 1e-30, -1e-30)
+	for i := 0; i < 4096; i++ { // random bit patterns of finite floats
+		b := uint32(i)*2654435761 ^ 0x5bd1e995
+		if v := math.Float32frombits(b); !math.IsNaN(float64(v)) && !math.IsInf(float64(v), 0) {
+			x = append(x, v)
+		}
+	}
+	for tail := 0; tail < 9; tail++ {
+		in := x[:len(x)-tail]
+		got := make([]float32, len(in))
+		sigmoids(in, got)
+		for i, v := range in {
+			if w := sigmoid32(v); math.Float32bits(got[i]) != math.Float32bits(w) {
+				t.Fatalf("tail %d: sigmoids(%v) = %v (%#x), sigmoid32 = %v (%#x)", tail, v, got[i],
+					math.Float32bits(got[i]), w, math.Float32bits(w))
+			}
+		}
+	}
+	if haveSigmoid8 {
+		nan := []float32{float32(math.NaN()), 1, 2, 3, 4, 5, 6, 7}
+		out := make([]float32, 8)
+		sigmoids(nan, out)
+		if !math.IsNaN(float64(out[0])) {
+			t.Errorf("sigmoid of NaN = %v, want NaN", out[0])
+		}
+	}
+}

@@ -26,6 +26,21 @@ func newConvGeom(b, cin, h, w, cout, kh, kw, stride, pad int) convGeom {
 	return g
 }
 
+// validRange returns the output columns [lo, hi) whose input column ow*stride - pad + j lies inside [0, w).
+func validRange(g *convGeom, j, w int) (lo, hi int) {
+	// ow*S >= pad - j  and  ow*S <= w - 1 + pad - j
+	lo = 0
+	if d := g.Pad - j; d > 0 {
+		lo = (d + g.Stride - 1) / g.Stride
+	}
+	top := w - 1 + g.Pad - j
+	if top < 0 {
+		return 0, 0
+	}
+	hi = min(top/g.Stride+1, g.Wo)
+	return min(lo, hi), hi
+}
+
 // im2col writes the K x N patch matrix of x: row (ci*KH+i)*KW+j, column (b*Ho+oh)*Wo+ow holds
 // x[b, ci, oh*Stride-Pad+i, ow*Stride-Pad+j], or 0 outside the image.
 func im2col[T num](g *convGeom, x, cols []T) {
@@ -35,6 +50,8 @@ func im2col[T num](g *convGeom, x, cols []T) {
 			ci := r / (g.KH * g.KW)
 			i := r / g.KW % g.KH
 			j := r % g.KW
+			owLo, owHi := validRange(g, j, g.W)
+			off := j - g.Pad
 			row := cols[r*g.N : (r+1)*g.N]
 			for b := 0; b < g.B; b++ {
 				plane := x[(b*g.Cin+ci)*g.H*g.W : (b*g.Cin+ci+1)*g.H*g.W]
@@ -47,26 +64,16 @@ func im2col[T num](g *convGeom, x, cols []T) {
 						continue
 					}
 					src := plane[ih*g.W : (ih+1)*g.W]
+					clear(dst[:owLo])
+					clear(dst[owHi:])
 					if g.Stride == 1 {
-						// iw = ow - Pad + j: a shifted copy with zero edges.
-						off := j - g.Pad
-						for ow := range dst {
-							iw := ow + off
-							if iw < 0 || iw >= g.W {
-								dst[ow] = 0
-							} else {
-								dst[ow] = src[iw]
-							}
-						}
+						copy(dst[owLo:owHi], src[owLo+off:owHi+off])
 						continue
 					}
-					for ow := range dst {
-						iw := ow*g.Stride - g.Pad + j
-						if iw < 0 || iw >= g.W {
-							dst[ow] = 0
-						} else {
-							dst[ow] = src[iw]
-						}
+					in := owLo*g.Stride + off
+					for ow := owLo; ow < owHi; ow++ {
+						dst[ow] = src[in]
+						in += g.Stride
 					}
 				}
 			}
@@ -88,6 +95,8 @@ func col2im[T num](g *convGeom, dcols, dx []T) {
 			for r := ci * kk; r < (ci+1)*kk; r++ {
 				i := r / g.KW % g.KH
 				j := r % g.KW
+				owLo, owHi := validRange(g, j, g.W)
+				off := j - g.Pad
 				row := dcols[r*g.N : (r+1)*g.N]
 				for b := 0; b < g.B; b++ {
 					plane := dx[(b*g.Cin+ci)*g.H*g.W : (b*g.Cin+ci+1)*g.H*g.W]
@@ -98,12 +107,11 @@ func col2im[T num](g *convGeom, dcols, dx []T) {
 							continue
 						}
 						dst := plane[ih*g.W : (ih+1)*g.W]
-						src := in[oh*g.Wo : (oh+1)*g.Wo]
-						for ow, v := range src {
-							iw := ow*g.Stride - g.Pad + j
-							if iw >= 0 && iw < g.W {
-								dst[iw] += v
-							}
+						src := in[oh*g.Wo+owLo : oh*g.Wo+owHi]
+						iw := owLo*g.Stride + off
+						for _, v := range src {
+							dst[iw] += v
+							iw += g.Stride
 						}
 					}
 				}
@@ -146,12 +154,23 @@ func grow[T num](s []T, n int) []T {
 	return s[:n]
 }
 
-// convForward computes y = Conv(x, w) (no bias) into y (B, Cout, Ho, Wo).
-func convForward[T num](g *convGeom, x, w, y []T, s *convScratch[T]) {
+// patches returns the im2col matrix of x: the one a sibling op published in this run (see ColsShare), or else
+// computed into s.cols and published.
+func patches[T num](g *convGeom, x []T, s *convScratch[T], sh *colsShare) []T {
+	if c, ok := sh.lookup(g, x); ok {
+		return c.([]T)
+	}
 	s.cols = grow(s.cols, g.K*g.N)
-	s.mat = grow(s.mat, g.Cout*g.N)
 	im2col(g, x, s.cols)
-	gemm.Do(false, false, g.Cout, g.N, g.K, w, g.K, s.cols, g.N, 0, s.mat, g.N)
+	sh.publish(g, x, s.cols)
+	return s.cols
+}
+
+// convForward computes y = Conv(x, w) (no bias) into y (B, Cout, Ho, Wo).
+func convForward[T num](g *convGeom, x, w, y []T, s *convScratch[T], sh *colsShare) {
+	cols := patches(g, x, s, sh)
+	s.mat = grow(s.mat, g.Cout*g.N)
+	gemm.Do(false, false, g.Cout, g.N, g.K, w, g.K, cols, g.N, 0, s.mat, g.N)
 	fromCBN(s.mat, y, g.B, g.Cout, g.Ho*g.Wo)
 }
 
@@ -165,10 +184,9 @@ func convInputGrad[T num](g *convGeom, dy, w, dx []T, s *convScratch[T]) {
 }
 
 // convWeightGrad computes dw = J_w^T dy = sum over the batch of dy (x) patches into dw (Cout, Cin, KH, KW).
-func convWeightGrad[T num](g *convGeom, x, dy, dw []T, s *convScratch[T]) {
-	s.cols = grow(s.cols, g.K*g.N)
+func convWeightGrad[T num](g *convGeom, x, dy, dw []T, s *convScratch[T], sh *colsShare) {
+	cols := patches(g, x, s, sh)
 	s.mat = grow(s.mat, g.Cout*g.N)
-	im2col(g, x, s.cols)
 	toCBN(dy, s.mat, g.B, g.Cout, g.Ho*g.Wo)
-	gemm.Do(false, true, g.Cout, g.K, g.N, s.mat, g.N, s.cols, g.N, 0, dw, g.K)
+	gemm.Do(false, true, g.Cout, g.K, g.N, s.mat, g.N, cols, g.N, 0, dw, g.K)
 }

@@ -15,6 +15,9 @@ func sigmoid(x float64) float64 {
 	return e / (1 + e)
 }
 
+// sigBlock is how many sigmoids the float32 SiLU kernels compute at a time (sigmoids, into a stack buffer).
+const sigBlock = 512
+
 // SiLU and its first two derivatives, with s = sigmoid(x):
 //
 //	SiLU(x)   = x s
@@ -23,9 +26,16 @@ func sigmoid(x float64) float64 {
 func siluKernel[T num](x, y []T) {
 	if x32, ok := any(x).([]float32); ok {
 		y32 := any(y).([]float32)
-		parallel.For(len(x), 8, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				y32[i] = x32[i] * sigmoid32(x32[i])
+		parallel.For(len(x), 4, func(lo, hi int) {
+			var sb [sigBlock]float32
+			for b := lo; b < hi; b += sigBlock {
+				xs := x32[b:min(b+sigBlock, hi)]
+				s := sb[:len(xs)]
+				sigmoids(xs, s)
+				ys := y32[b : b+len(xs)]
+				for i, v := range xs {
+					ys[i] = v * s[i]
+				}
 			}
 		})
 		return
@@ -42,11 +52,17 @@ func siluKernel[T num](x, y []T) {
 func siluBackKernel[T num](g, x, out []T) {
 	if x32, ok := any(x).([]float32); ok {
 		g32, o32 := any(g).([]float32), any(out).([]float32)
-		parallel.For(len(x), 8, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				v := x32[i]
-				s := sigmoid32(v)
-				o32[i] = g32[i] * s * (1 + v*(1-s))
+		parallel.For(len(x), 4, func(lo, hi int) {
+			var sb [sigBlock]float32
+			for b := lo; b < hi; b += sigBlock {
+				xs := x32[b:min(b+sigBlock, hi)]
+				ss := sb[:len(xs)]
+				sigmoids(xs, ss)
+				gs, os := g32[b:b+len(xs)], o32[b:b+len(xs)]
+				for i, v := range xs {
+					s := ss[i]
+					os[i] = gs[i] * s * (1 + v*(1-s))
+				}
 			}
 		})
 		return
@@ -64,11 +80,17 @@ func siluBackKernel[T num](g, x, out []T) {
 func siluBack2Kernel[T num](a, g, x, out []T) {
 	if x32, ok := any(x).([]float32); ok {
 		a32, g32, o32 := any(a).([]float32), any(g).([]float32), any(out).([]float32)
-		parallel.For(len(x), 10, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				v := x32[i]
-				s := sigmoid32(v)
-				o32[i] = a32[i] * g32[i] * s * (1 - s) * (2 + v*(1-2*s))
+		parallel.For(len(x), 5, func(lo, hi int) {
+			var sb [sigBlock]float32
+			for b := lo; b < hi; b += sigBlock {
+				xs := x32[b:min(b+sigBlock, hi)]
+				ss := sb[:len(xs)]
+				sigmoids(xs, ss)
+				as, gs, os := a32[b:b+len(xs)], g32[b:b+len(xs)], o32[b:b+len(xs)]
+				for i, v := range xs {
+					s := ss[i]
+					os[i] = as[i] * gs[i] * s * (1 - s) * (2 + v*(1-2*s))
+				}
 			}
 		})
 		return

@@ -79,7 +79,7 @@ func TestConvKernels(t *testing.T) {
 		}
 		var s convScratch[float64]
 		y := make([]float64, len(want))
-		convForward(&g, x, w, y, &s)
+		convForward(&g, x, w, y, &s, nil)
 		if d := maxAbsDiff(y, want); d > 1e-12 {
 			t.Errorf("%s: forward differs from the direct loop by %g", name, d)
 		}
@@ -87,7 +87,7 @@ func TestConvKernels(t *testing.T) {
 		dx := make([]float64, len(x))
 		convInputGrad(&g, gy, w, dx, &s)
 		dw := make([]float64, len(w))
-		convWeightGrad(&g, x, gy, dw, &s)
+		convWeightGrad(&g, x, gy, dw, &s, nil)
 		lhs := dot(want, gy)
 		if r := dot(x, dx); math.Abs(r-lhs) > 1e-10*math.Max(1, math.Abs(lhs)) {
 			t.Errorf("%s: <Conv(x,w), g> = %v but <x, ConvT(g,w)> = %v", name, lhs, r)
@@ -116,7 +116,7 @@ func TestConvKernels(t *testing.T) {
 		var s32 convScratch[float32]
 		x32, w32 := to32(x), to32(w)
 		y32 := make([]float32, len(y))
-		convForward(&g, x32, w32, y32, &s32)
+		convForward(&g, x32, w32, y32, &s32, nil)
 		if d := maxAbsDiff(to64(y32), y); d > 1e-4 {
 			t.Errorf("%s: float32 forward differs by %g", name, d)
 		}
