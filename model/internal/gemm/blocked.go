@@ -40,16 +40,32 @@ var gemmPool = sync.Pool{New: func() any {
 	return &gemmBuffers{a: make([]float32, (gemmMC+maxMR)*gemmKC), b: make([]float32, gemmKC*gemmNC)}
 }}
 
+// batchLayout says which operands of a product are stored in the batch layout of a convolution's activations
+// rather than row-major: a logical matrix X (rows x cols) whose columns are (sample, position) pairs,
+// col = s*HW + q, stored as (samples, rows, HW): X[r][col] at x[(s*rows+r)*HW + q]. 0 means row-major (with the
+// usual leading dimension). Only untransposed operands take a batch layout.
+type batchLayout struct{ a, b, c int }
+
 // sgemmBlocked computes c = op(a) op(b) + beta c (row-major) with the fastest micro-kernel of this CPU.
 func sgemmBlocked(tA, tB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	sgemmBlockedWith(bestKernel, tA, tB, m, n, k, a, lda, b, ldb, beta, c, ldc)
 }
 
 func sgemmBlockedWith(kern microKernel, tA, tB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	sgemmLayout(kern, batchLayout{}, tA, tB, m, n, k, a, lda, b, ldb, beta, c, ldc)
+}
+
+func sgemmLayout(kern microKernel, lay batchLayout, tA, tB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
 	if k == 0 {
+		if lay.c > 0 {
+			for i := range c[:m*n] {
+				c[i] *= beta
+			}
+			return
+		}
 		for i := 0; i < m; i++ {
 			row := c[i*ldc : i*ldc+n]
 			for j := range row {
@@ -68,7 +84,7 @@ func sgemmBlockedWith(kern microKernel, tA, tB bool, m, n, k int, a []float32, l
 		workers = 1
 	}
 	if workers <= 1 {
-		sgemmColumns(kern, tA, tB, m, n, k, a, lda, b, ldb, beta, c, ldc, 0, n)
+		sgemmColumns(kern, lay, tA, tB, m, n, k, a, lda, b, ldb, beta, c, ldc, 0, n)
 		return
 	}
 	per := (panels + workers - 1) / workers * kern.nr
@@ -78,19 +94,18 @@ func sgemmBlockedWith(kern microKernel, tA, tB bool, m, n, k int, a []float32, l
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sgemmColumns(kern, tA, tB, m, n, k, a, lda, b, ldb, beta, c, ldc, j0, j1)
+			sgemmColumns(kern, lay, tA, tB, m, n, k, a, lda, b, ldb, beta, c, ldc, j0, j1)
 		}()
 	}
 	wg.Wait()
 }
 
 // sgemmColumns computes columns [j0, j1) of c.
-func sgemmColumns(kern microKernel, tA, tB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, j0, j1 int) {
+func sgemmColumns(kern microKernel, lay batchLayout, tA, tB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, j0, j1 int) {
 	if beta != 0 && beta != 1 {
 		for i := 0; i < m; i++ {
-			row := c[i*ldc+j0 : i*ldc+j1]
-			for j := range row {
-				row[j] *= beta
+			for j := j0; j < j1; j++ {
+				c[lay.cIndex(m, ldc, i, j)] *= beta
 			}
 		}
 	}
@@ -103,23 +118,53 @@ func sgemmColumns(kern microKernel, tA, tB bool, m, n, k int, a []float32, lda i
 		nb := min(gemmNC, j1-jc)
 		for pc := 0; pc < k; pc += gemmKC {
 			kb := min(gemmKC, k-pc)
-			packB(nr, tB, b, ldb, pc, kb, jc, nb, buf.b)
+			if lay.b > 0 {
+				packBBatch(nr, lay.b, k, b, pc, kb, jc, nb, buf.b)
+			} else {
+				packB(nr, tB, b, ldb, pc, kb, jc, nb, buf.b)
+			}
 			load := pc > 0 || beta != 0 // add to C rather than overwrite it
 			for ic := 0; ic < m; ic += mc {
 				mb := min(mc, m-ic)
-				packA(mr, tA, a, lda, ic, mb, pc, kb, buf.a)
+				if lay.a > 0 {
+					packABatch(mr, lay.a, m, a, ic, mb, pc, kb, buf.a)
+				} else {
+					packA(mr, tA, a, lda, ic, mb, pc, kb, buf.a)
+				}
 				for jr := 0; jr < nb; jr += nr {
 					bp := buf.b[jr*kb : (jr+nr)*kb]
 					cols := min(nr, nb-jr)
 					for ir := 0; ir < mb; ir += mr {
 						ap := buf.a[ir*kb : (ir+mr)*kb]
 						rows := min(mr, mb-ir)
-						at := (ic+ir)*ldc + jc + jr
-						if rows == mr && cols == nr {
-							kern.run(kb, ap, bp, c[at:], ldc, load)
+						at, ld := (ic+ir)*ldc+jc+jr, ldc
+						whole := rows == mr && cols == nr
+						if lay.c > 0 {
+							// The tile is one block of C when its columns lie in one sample.
+							j := jc + jr
+							q := j % lay.c
+							at, ld = ((j/lay.c)*m+ic+ir)*lay.c+q, lay.c
+							whole = whole && q+nr <= lay.c
+						}
+						if whole {
+							kern.run(kb, ap, bp, c[at:], ld, load)
 							continue
 						}
 						kern.run(kb, ap, bp, tile, nr, false)
+						if lay.c > 0 {
+							for r := 0; r < rows; r++ {
+								src := tile[r*nr : r*nr+cols]
+								for jj, v := range src {
+									x := &c[lay.cIndex(m, ldc, ic+ir+r, jc+jr+jj)]
+									if load {
+										*x += v
+									} else {
+										*x = v
+									}
+								}
+							}
+							continue
+						}
 						for r := 0; r < rows; r++ {
 							dst := c[at+r*ldc : at+r*ldc+cols]
 							src := tile[r*nr : r*nr+cols]
@@ -134,6 +179,61 @@ func sgemmColumns(kern microKernel, tA, tB bool, m, n, k int, a []float32, lda i
 					}
 				}
 			}
+		}
+	}
+}
+
+// cIndex is where C[i][j] is stored.
+func (l batchLayout) cIndex(m, ldc, i, j int) int {
+	if l.c > 0 {
+		return ((j/l.c)*m+i)*l.c + j%l.c
+	}
+	return i*ldc + j
+}
+
+// packABatch is packA for an A (m x k) in the batch layout with hw positions per sample.
+func packABatch(mr, hw, m int, a []float32, ic, mb, pc, kb int, dst []float32) {
+	for q := 0; q < mb; q += mr {
+		panel := dst[q*kb : (q+mr)*kb]
+		rows := min(mr, mb-q)
+		for r := 0; r < mr; r++ {
+			if r >= rows {
+				for p := 0; p < kb; p++ {
+					panel[p*mr+r] = 0
+				}
+				continue
+			}
+			i := ic + q + r
+			for p := 0; p < kb; {
+				col := pc + p
+				s, pos := col/hw, col%hw
+				run := min(kb-p, hw-pos)
+				src := a[(s*m+i)*hw+pos : (s*m+i)*hw+pos+run]
+				for t, v := range src {
+					panel[(p+t)*mr+r] = v
+				}
+				p += run
+			}
+		}
+	}
+}
+
+// packBBatch is packB for a B (k x n) in the batch layout with hw positions per sample.
+func packBBatch(nr, hw, k int, b []float32, pc, kb, jc, nb int, dst []float32) {
+	for q := 0; q < nb; q += nr {
+		panel := dst[q*kb : (q+nr)*kb]
+		cols := min(nr, nb-q)
+		for p := 0; p < kb; p++ {
+			out := panel[p*nr : (p+1)*nr]
+			for f := 0; f < cols; {
+				col := jc + q + f
+				s, pos := col/hw, col%hw
+				run := min(cols-f, hw-pos)
+				base := (s*k+pc+p)*hw + pos
+				copy(out[f:f+run], b[base:base+run])
+				f += run
+			}
+			clear(out[cols:])
 		}
 	}
 }

@@ -115,3 +115,71 @@ func BenchmarkGEMM(b *testing.B) {
 		}
 	}
 }
+
+// toBatch stores a row-major rows x cols matrix in the batch layout with hw positions per sample.
+func toBatch(x []float32, rows, cols, hw int) []float32 {
+	out := make([]float32, rows*cols)
+	for r := 0; r < rows; r++ {
+		for j := 0; j < cols; j++ {
+			out[((j/hw)*rows+r)*hw+j%hw] = x[r*cols+j]
+		}
+	}
+	return out
+}
+
+// TestBatchLayout: products with A, B or C in the batch layout (HW32's operands) equal the row-major product,
+// for every kernel, positions per sample that do and do not divide the tile width, beta 0 and 1, and tiles of C
+// that cross samples.
+func TestBatchLayout(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	for _, kern := range kernels {
+		for _, tc := range []struct{ m, n, k, hw int }{
+			{16, 64 * 3, 40, 64}, {27, 16 * 5, 9, 16}, {13, 49 * 4, 300, 49}, {64, 256 * 2, 27, 256}, {8, 196 * 2, 20, 196},
+		} {
+			for _, lay := range []string{"a", "b", "c", "bc"} {
+				for _, beta := range []float32{0, 1} {
+					m, n, k, hw := tc.m, tc.n, tc.k, tc.hw
+					var l batchLayout
+					if lay == "a" {
+						// A is m x k with k = samples*hw.
+						k = n
+						l.a = hw
+					}
+					if lay == "b" || lay == "bc" {
+						l.b = hw
+					}
+					if lay == "c" || lay == "bc" {
+						l.c = hw
+					}
+					a, b, c := randF32(m*k, rng), randF32(k*n, rng), randF32(m*n, rng)
+					want := naiveGEMM(false, false, m, n, k, a, k, b, n, beta, c, n)
+					pa, pb, pc := a, b, append([]float32(nil), c...)
+					if l.a > 0 {
+						pa = toBatch(a, m, k, hw)
+					}
+					if l.b > 0 {
+						pb = toBatch(b, k, n, hw)
+					}
+					if l.c > 0 {
+						pc = toBatch(c, m, n, hw)
+					}
+					sgemmLayout(kern, l, false, false, m, n, k, pa, k, pb, n, beta, pc, n)
+					got := pc
+					if l.c > 0 {
+						got = make([]float32, m*n)
+						for i := 0; i < m; i++ {
+							for j := 0; j < n; j++ {
+								got[i*n+j] = pc[((j/hw)*m+i)*hw+j%hw]
+							}
+						}
+					}
+					for i := range want {
+						if d := math.Abs(float64(got[i])-want[i]) / (1 + math.Sqrt(float64(k))); d > 1e-5 {
+							t.Fatalf("%s %dx%d %+v layout %s beta %g: C[%d] = %v, want %v", kern.name, kern.mr, kern.nr, tc, lay, beta, i, got[i], want[i])
+						}
+					}
+				}
+			}
+		}
+	}
+}

@@ -45,3 +45,17 @@ func Do[T Float](tA, tB bool, m, n, k int, a []T, lda int, b []T, ldb int, beta 
 		G.WhichBLAS().Dgemm(ta, tb, m, n, k, 1, a, lda, any(b).([]float64), ldb, float64(beta), any(c).([]float64), ldc)
 	}
 }
+
+// HW32 is Do for float32 with operands in the batch layout of a convolution's activations: a logical matrix X
+// (rows x cols) whose columns are (sample, position) pairs, col = s*hw + q, stored as (samples, rows, hw), so that
+// X[r][col] is at x[(s*rows+r)*hw + q]. aHW, bHW and cHW give hw for A (m x k), B (k x n) and C (m x n), 0 for
+// row-major (with lda, ldb, ldc); a transposed operand must be row-major. A convolution reads and writes its
+// activations in place this way, without transposing them to and from (C, B*HW). It reports false, and does
+// nothing, where this build has no micro-kernel (the caller then transposes).
+func HW32(tA, tB bool, m, n, k int, a []float32, lda, aHW int, b []float32, ldb, bHW int, beta float32, c []float32, ldc, cHW int) bool {
+	if !useKernelGEMM || (tA && aHW > 0) || (tB && bHW > 0) {
+		return false
+	}
+	sgemmLayout(bestKernel, batchLayout{a: aHW, b: bHW, c: cHW}, tA, tB, m, n, k, a, lda, b, ldb, beta, c, ldc)
+	return true
+}

@@ -169,6 +169,10 @@ func patches[T num](g *convGeom, x []T, s *convScratch[T], sh *colsShare) []T {
 // convForward computes y = Conv(x, w) (no bias) into y (B, Cout, Ho, Wo).
 func convForward[T num](g *convGeom, x, w, y []T, s *convScratch[T], sh *colsShare) {
 	cols := patches(g, x, s, sh)
+	if c32, ok := any(cols).([]float32); ok && gemm.HW32(false, false, g.Cout, g.N, g.K, any(w).([]float32), g.K, 0,
+		c32, g.N, 0, 0, any(y).([]float32), 0, g.Ho*g.Wo) {
+		return // y written in place, (B, Cout, Ho, Wo)
+	}
 	s.mat = grow(s.mat, g.Cout*g.N)
 	gemm.Do(false, false, g.Cout, g.N, g.K, w, g.K, cols, g.N, 0, s.mat, g.N)
 	fromCBN(s.mat, y, g.B, g.Cout, g.Ho*g.Wo)
@@ -177,15 +181,22 @@ func convForward[T num](g *convGeom, x, w, y []T, s *convScratch[T], sh *colsSha
 // convInputGrad computes dx = J_x^T dy (the transposed convolution of dy with w) into dx (B, Cin, H, W).
 func convInputGrad[T num](g *convGeom, dy, w, dx []T, s *convScratch[T]) {
 	s.cols = grow(s.cols, g.K*g.N)
-	s.mat = grow(s.mat, g.Cout*g.N)
-	toCBN(dy, s.mat, g.B, g.Cout, g.Ho*g.Wo)
-	gemm.Do(true, false, g.K, g.N, g.Cout, w, g.K, s.mat, g.N, 0, s.cols, g.N)
+	if d32, ok := any(dy).([]float32); !ok || !gemm.HW32(true, false, g.K, g.N, g.Cout, any(w).([]float32), g.K, 0,
+		d32, 0, g.Ho*g.Wo, 0, any(s.cols).([]float32), g.N, 0) { // dy read in place
+		s.mat = grow(s.mat, g.Cout*g.N)
+		toCBN(dy, s.mat, g.B, g.Cout, g.Ho*g.Wo)
+		gemm.Do(true, false, g.K, g.N, g.Cout, w, g.K, s.mat, g.N, 0, s.cols, g.N)
+	}
 	col2im(g, s.cols, dx)
 }
 
 // convWeightGrad computes dw = J_w^T dy = sum over the batch of dy (x) patches into dw (Cout, Cin, KH, KW).
 func convWeightGrad[T num](g *convGeom, x, dy, dw []T, s *convScratch[T], sh *colsShare) {
 	cols := patches(g, x, s, sh)
+	if d32, ok := any(dy).([]float32); ok && gemm.HW32(false, true, g.Cout, g.K, g.N, d32, 0, g.Ho*g.Wo,
+		any(cols).([]float32), g.N, 0, 0, any(dw).([]float32), g.K, 0) {
+		return // dy read in place
+	}
 	s.mat = grow(s.mat, g.Cout*g.N)
 	toCBN(dy, s.mat, g.B, g.Cout, g.Ho*g.Wo)
 	gemm.Do(false, true, g.Cout, g.K, g.N, s.mat, g.N, cols, g.N, 0, dw, g.K)

@@ -55,6 +55,9 @@ func maxAbsDiff(a, b []float64) float64 {
 }
 
 var convCases = []struct{ b, c, h, w, o, k, s, pad int }{
+	{2, 3, 16, 16, 9, 3, 1, 1}, // whole 8x32 tiles of the GEMM kernel, in the batch layout
+	{3, 8, 8, 8, 16, 3, 2, 1},  // 16 positions per sample: tiles cross samples
+	{2, 1, 7, 5, 2, 5, 3, 2},   // 5x5 kernel, stride 3, padding 2
 	{1, 1, 5, 5, 1, 3, 1, 1},
 	{2, 3, 8, 8, 4, 3, 1, 1},
 	{2, 3, 8, 8, 4, 3, 2, 1},
@@ -119,6 +122,16 @@ func TestConvKernels(t *testing.T) {
 		convForward(&g, x32, w32, y32, &s32, nil)
 		if d := maxAbsDiff(to64(y32), y); d > 1e-4 {
 			t.Errorf("%s: float32 forward differs by %g", name, d)
+		}
+		// The float32 adjoints (which read and write the batch layout in place where the GEMM kernel runs).
+		dx32, dw32 := make([]float32, len(dx)), make([]float32, len(dw))
+		convInputGrad(&g, to32(gy), w32, dx32, &s32)
+		convWeightGrad(&g, x32, to32(gy), dw32, &s32, nil)
+		if d := maxAbsDiff(to64(dx32), dx); d > 1e-4 {
+			t.Errorf("%s: float32 input gradient differs by %g", name, d)
+		}
+		if d := maxAbsDiff(to64(dw32), dw); d > 1e-4 {
+			t.Errorf("%s: float32 weight gradient differs by %g", name, d)
 		}
 	}
 }
