@@ -150,30 +150,22 @@ func sgemmColumns(kern microKernel, lay batchLayout, tA, tB bool, m, n, k int, a
 							kern.run(kb, ap, bp, c[at:], ld, load)
 							continue
 						}
-						kern.run(kb, ap, bp, tile, nr, false)
-						if lay.c > 0 {
+						// A ragged tile (or one across samples) goes through the tile buffer, starting from C's
+						// values exactly as a whole tile does, so every element of C is summed in the same order
+						// whatever tile it falls in: results do not depend on the matrix size, the split between
+						// workers or the batch layout.
+						if load {
+							clear(tile)
 							for r := 0; r < rows; r++ {
-								src := tile[r*nr : r*nr+cols]
-								for jj, v := range src {
-									x := &c[lay.cIndex(m, ldc, ic+ir+r, jc+jr+jj)]
-									if load {
-										*x += v
-									} else {
-										*x = v
-									}
+								for jj := 0; jj < cols; jj++ {
+									tile[r*nr+jj] = c[lay.cIndex(m, ldc, ic+ir+r, jc+jr+jj)]
 								}
 							}
-							continue
 						}
+						kern.run(kb, ap, bp, tile, nr, load)
 						for r := 0; r < rows; r++ {
-							dst := c[at+r*ldc : at+r*ldc+cols]
-							src := tile[r*nr : r*nr+cols]
-							if load {
-								for j, v := range src {
-									dst[j] += v
-								}
-							} else {
-								copy(dst, src)
+							for jj, v := range tile[r*nr : r*nr+cols] {
+								c[lay.cIndex(m, ldc, ic+ir+r, jc+jr+jj)] = v
 							}
 						}
 					}
