@@ -105,7 +105,7 @@ names = {
     "train": "training step, penalty at x_t, no Adam (`BenchmarkTrainStep` / `mirror.py bench --op train`)",
     "train_interp_adam": "training step as the trainer runs it: penalty at interpolates + Adam (`BenchmarkTrainStepInterpAdam` / `torchside.py --op train_interp_adam`)",
     "witness": "witness gradient, 256 particles (`BenchmarkWitnessGrad` / `mirror.py bench --op witness`)",
-    "flow_exact": "one exact-flow step, 256 particles in chunks of 128 (`BenchmarkFlowStepSmall/exact` / `torchside.py --op flow_exact`)",
+    "flow_exact": "one exact-flow step, 256 particles in one pass (`BenchmarkFlowStepSmall/exact` / `torchside.py --op flow_exact`)",
     "features128": "features of 128 images, forward only (`BenchmarkFeatures128` / `mirror.py bench --op features128`)",
 }
 cpu = ""

@@ -168,6 +168,9 @@ func TestClosedGraphErrors(t *testing.T) {
 	if err := c.WitnessGrad(x, 0.5, make([]float32, cfg.FeatureDim), make([]float32, len(x))); !errors.Is(err, errClosed) {
 		t.Errorf("WitnessGrad after Close: %v, want %v", err, errClosed)
 	}
+	if err := c.ExactWitnessGrad(x, 0.5, make([]float64, cfg.FeatureDim), make([]float32, len(x))); !errors.Is(err, errClosed) {
+		t.Errorf("ExactWitnessGrad after Close: %v, want %v", err, errClosed)
+	}
 	if _, err := s.Run(x, x, 0.5); !errors.Is(err, errClosed) {
 		t.Errorf("TrainStep.Run after Close: %v, want %v", err, errClosed)
 	}

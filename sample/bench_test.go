@@ -12,7 +12,7 @@ import (
 )
 
 // cifarLike is a dataset of n random 32x32 RGB images.
-func cifarLike(b *testing.B, n int) *data.U8 {
+func cifarLike(b testing.TB, n int) *data.U8 {
 	b.Helper()
 	shape := data.Shape{C: 3, H: 32, W: 32}
 	pix := make([]uint8, n*shape.Size())

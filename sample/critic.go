@@ -19,6 +19,23 @@ type Critic interface {
 	WitnessGrad(z []float32, t float64, dirs []float32, out []float32) error
 }
 
+// ExactCritic is a Critic that can take the witness-gradient pass of an exact-flow step for a whole group in one
+// pass: the features of all n particles, their leave-one-out directions
+// m_P - (sum_j phi(z_j; t) - phi(z_i; t)) / (n - 1) (summed in float64 in index order) and the gradients along
+// them, from one forward pass where Features and WitnessGrad take two. Its results must equal those of Features
+// and WitnessGrad bit for bit (model.Critic's do).
+type ExactCritic interface {
+	Critic
+	// ExactWitnessGrad writes the n = len(z)/Dim >= 2 particles' gradients into out (n*Dim); mp is m_P (D values).
+	ExactWitnessGrad(z []float32, t float64, mp []float64, out []float32) error
+}
+
+// OnePassMax is the largest group an exact flow hands to an ExactCritic in one pass when Options.Chunk is
+// smaller: the exact flow without noise injection (Options.Noise = 0) runs groups of up to max(Chunk, OnePassMax)
+// particles that way, holding the whole group's activations at once (about 450 MB for 256 particles of 32x32x3
+// with the small preset); larger groups, and flows with noise injection, run in chunks of Chunk.
+const OnePassMax = 256
+
 // CriticShape returns the critic's particle shape.
 func CriticShape(c Critic) data.Shape {
 	ch, h, w := c.Shape()

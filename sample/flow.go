@@ -25,14 +25,16 @@ type Flow struct {
 	approxDir [][]float32 // m_P - m_N per level (approximate flow)
 	meanSq    float64     // the data's mean square (DDIM update)
 
-	z, g  []float32 // particles and gradients of the whole group, P*dim
-	phi   []float32 // features of the whole group, P*D (exact flow)
-	sum   []float64 // S, the group's feature sum, D (exact flow)
-	dirs  []float32 // per-particle directions of one chunk, chunk*D (exact flow)
-	zin   []float32 // noise-injected evaluation points of one chunk, chunk*dim
-	norms []float64 // per-particle gradient norms of the whole group, P
-	chunk int
-	st    *streams
+	z, g []float32 // particles and gradients of the whole group, P*dim
+	phi  []float32 // features of the whole group, P*D (exact flow)
+	sum  []float64 // S, the group's feature sum, D (exact flow)
+	dirs []float32 // per-particle directions of one chunk, chunk*D (exact flow)
+	// onePass, when set, takes each exact-flow step's gradients in one pass (see OnePassMax).
+	onePass ExactCritic
+	zin     []float32 // noise-injected evaluation points of one chunk, chunk*dim
+	norms   []float64 // per-particle gradient norms of the whole group, P
+	chunk   int
+	st      *streams
 }
 
 // maxElems bounds the group buffers (P*dim and P*D float32 values, 8 GiB each).
@@ -97,6 +99,10 @@ func NewFlow(c Critic, emb *Embeddings, opt Options) (*Flow, error) {
 		f.mp = make([][]float64, len(levels))
 		for k := range levels {
 			f.mp[k] = append([]float64(nil), emb.MP[k]...)
+		}
+		if ec, ok := c.(ExactCritic); ok && opt.Noise == 0 && P >= 2 && P <= max(opt.Chunk, OnePassMax) {
+			f.onePass = ec
+			break
 		}
 		f.phi = make([]float32, P*D)
 		f.sum = make([]float64, D)
@@ -174,6 +180,20 @@ func (f *Flow) Group(g int, out []float32) error {
 
 // step takes one flow step at level k for the whole group.
 func (f *Flow) step(k int, t float64, s int, base uint64) error {
+	if f.onePass != nil {
+		// The exact flow without noise injection: features, directions and gradients in one pass.
+		if err := f.onePass.ExactWitnessGrad(f.z, t, f.mp[k], f.g); err != nil {
+			return fmt.Errorf("witness gradient: %w", err)
+		}
+	} else if err := f.gradients(k, t, s, base); err != nil {
+		return err
+	}
+	return f.update(k, t, s)
+}
+
+// gradients computes the witness gradient of every particle into f.g chunk by chunk: for the exact flow the
+// features of all particles first (pass 1), then the gradients along their leave-one-out directions (pass 2).
+func (f *Flow) gradients(k int, t float64, s int, base uint64) error {
 	P, dim, D, C := f.opt.Particles, f.dim, f.d, f.chunk
 	exact := f.opt.Mode == Exact
 	if exact {
@@ -227,6 +247,12 @@ func (f *Flow) step(k int, t float64, s int, base uint64) error {
 			return fmt.Errorf("witness gradient: %w", err)
 		}
 	}
+	return nil
+}
+
+// update moves the particles along f.g (Euler or DDIM) after reporting the step.
+func (f *Flow) update(k int, t float64, s int) error {
+	P, dim := f.opt.Particles, f.dim
 	// Per-particle gradient norms and their mean, in float64 and index order.
 	var mean float64
 	for i := range P {
