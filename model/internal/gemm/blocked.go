@@ -44,7 +44,10 @@ var gemmPool = sync.Pool{New: func() any {
 // rather than row-major: a logical matrix X (rows x cols) whose columns are (sample, position) pairs,
 // col = s*HW + q, stored as (samples, rows, HW): X[r][col] at x[(s*rows+r)*HW + q]. 0 means row-major (with the
 // usual leading dimension). Only untransposed operands take a batch layout.
-type batchLayout struct{ a, b, c int }
+type batchLayout struct {
+	a, b, c int
+	patches *Patches // B (or, transposed, op(B)) is this patch matrix, packed on the fly
+}
 
 // sgemmBlocked computes c = op(a) op(b) + beta c (row-major) with the fastest micro-kernel of this CPU.
 func sgemmBlocked(tA, tB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
@@ -118,7 +121,9 @@ func sgemmColumns(kern microKernel, lay batchLayout, tA, tB bool, m, n, k int, a
 		nb := min(gemmNC, j1-jc)
 		for pc := 0; pc < k; pc += gemmKC {
 			kb := min(gemmKC, k-pc)
-			if lay.b > 0 {
+			if lay.patches != nil {
+				packBPatches(nr, tB, lay.patches, pc, kb, jc, nb, buf.b)
+			} else if lay.b > 0 {
 				packBBatch(nr, lay.b, k, b, pc, kb, jc, nb, buf.b)
 			} else {
 				packB(nr, tB, b, ldb, pc, kb, jc, nb, buf.b)
@@ -154,25 +159,49 @@ func sgemmColumns(kern microKernel, lay batchLayout, tA, tB bool, m, n, k int, a
 						// values exactly as a whole tile does, so every element of C is summed in the same order
 						// whatever tile it falls in: results do not depend on the matrix size, the split between
 						// workers or the batch layout.
+						if lay.c > 0 {
+							edgeBatch(kern, kb, ap, bp, tile, c, m, lay.c, ic+ir, rows, jc+jr, cols, load)
+							continue
+						}
 						if load {
 							clear(tile)
 							for r := 0; r < rows; r++ {
-								for jj := 0; jj < cols; jj++ {
-									tile[r*nr+jj] = c[lay.cIndex(m, ldc, ic+ir+r, jc+jr+jj)]
-								}
+								copy(tile[r*nr:r*nr+cols], c[at+r*ldc:at+r*ldc+cols])
 							}
 						}
 						kern.run(kb, ap, bp, tile, nr, load)
 						for r := 0; r < rows; r++ {
-							for jj, v := range tile[r*nr : r*nr+cols] {
-								c[lay.cIndex(m, ldc, ic+ir+r, jc+jr+jj)] = v
-							}
+							copy(c[at+r*ldc:at+r*ldc+cols], tile[r*nr:r*nr+cols])
 						}
 					}
 				}
 			}
 		}
 	}
+}
+
+// edgeBatch computes a ragged tile of a C in the batch layout (hw positions per sample) through the tile buffer:
+// rows [i0, i0+rows), columns [j0, j0+cols), copied in runs that stay within one sample.
+func edgeBatch(kern microKernel, kb int, ap, bp, tile, c []float32, m, hw, i0, rows, j0, cols int, load bool) {
+	nr := kern.nr
+	each := func(f func(t, x []float32)) {
+		for o := 0; o < cols; {
+			j := j0 + o
+			s, q := j/hw, j%hw
+			run := min(cols-o, hw-q)
+			for r := 0; r < rows; r++ {
+				at := (s*m+i0+r)*hw + q
+				f(tile[r*nr+o:r*nr+o+run], c[at:at+run])
+			}
+			o += run
+		}
+	}
+	if load {
+		clear(tile)
+		each(func(t, x []float32) { copy(t, x) })
+	}
+	kern.run(kb, ap, bp, tile, nr, load)
+	each(func(t, x []float32) { copy(x, t) })
 }
 
 // cIndex is where C[i][j] is stored.

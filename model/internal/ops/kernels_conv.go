@@ -145,6 +145,13 @@ func fromCBN[T num](src, dst []T, b, c, hw int) {
 // convScratch holds the reusable buffers of one convolution node.
 type convScratch[T num] struct {
 	cols, mat []T
+	pt        gemm.Patches // the float32 input's patch matrix, read while packing (see gemm.Patches32)
+}
+
+// patchesOf describes x's patch matrix in s.pt, for the float32 kernels.
+func patchesOf(g *convGeom, x []float32, pt *gemm.Patches) *gemm.Patches {
+	*pt = gemm.Patches{X: x, B: g.B, C: g.Cin, H: g.H, W: g.W, KH: g.KH, KW: g.KW, Stride: g.Stride, Pad: g.Pad, Ho: g.Ho, Wo: g.Wo}
+	return pt
 }
 
 func grow[T num](s []T, n int) []T {
@@ -168,6 +175,10 @@ func patches[T num](g *convGeom, x []T, s *convScratch[T], sh *colsShare) []T {
 
 // convForward computes y = Conv(x, w) (no bias) into y (B, Cout, Ho, Wo).
 func convForward[T num](g *convGeom, x, w, y []T, s *convScratch[T], sh *colsShare) {
+	if x32, ok := any(x).([]float32); ok && gemm.Patches32(false, false, g.Cout, g.N, g.K, any(w).([]float32), g.K, 0,
+		patchesOf(g, x32, &s.pt), 0, any(y).([]float32), 0, g.Ho*g.Wo) {
+		return // y written in place, the patches read while packing
+	}
 	cols := patches(g, x, s, sh)
 	if c32, ok := any(cols).([]float32); ok && gemm.HW32(false, false, g.Cout, g.N, g.K, any(w).([]float32), g.K, 0,
 		c32, g.N, 0, 0, any(y).([]float32), 0, g.Ho*g.Wo) {
@@ -192,6 +203,10 @@ func convInputGrad[T num](g *convGeom, dy, w, dx []T, s *convScratch[T]) {
 
 // convWeightGrad computes dw = J_w^T dy = sum over the batch of dy (x) patches into dw (Cout, Cin, KH, KW).
 func convWeightGrad[T num](g *convGeom, x, dy, dw []T, s *convScratch[T], sh *colsShare) {
+	if x32, ok := any(x).([]float32); ok && gemm.Patches32(false, true, g.Cout, g.K, g.N, any(dy).([]float32), 0, g.Ho*g.Wo,
+		patchesOf(g, x32, &s.pt), 0, any(dw).([]float32), g.K, 0) {
+		return // dy read in place, the patches read while packing
+	}
 	cols := patches(g, x, s, sh)
 	if d32, ok := any(dy).([]float32); ok && gemm.HW32(false, true, g.Cout, g.K, g.N, d32, 0, g.Ho*g.Wo,
 		any(cols).([]float32), g.N, 0, 0, any(dw).([]float32), g.K, 0) {
