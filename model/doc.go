@@ -129,6 +129,9 @@
 // and scratch buffers from run to run (a training step allocates a few MB of Gorgonia bookkeeping, not its
 // activations). Results do not depend on the batch a particle is computed in (tested bit for bit).
 //
-// Convolutions are im2col + GEMM (model/internal/gemm): an AVX2/FMA kernel or gonum's pure-Go BLAS by default;
-// build with -tags openblas (cgo, Debian's libopenblas-dev) for OpenBLAS.
+// Convolutions are matrix products (model/internal/gemm). With the float32 micro-kernels (AVX-512 8x32 or
+// AVX2/FMA 6x16, pure Go build) the convolution and its weight gradient read the input's patches while packing
+// (no im2col matrix) and read and write the (B, C, H, W) activations in place; elsewhere (float64, -tags purego,
+// CPUs without AVX2, -tags openblas for OpenBLAS through cgo) they are im2col + GEMM with explicit transposes,
+// the patch matrix shared between a convolution and its weight gradient within a run.
 package model

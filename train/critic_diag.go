@@ -21,7 +21,7 @@ type DiagOptions struct {
 	N      int       // images per set: n clean reference images and n other clean images x0 (default DefaultDiagN)
 	Levels []float64 // noise levels t in [0, 1] (default DiagLevels())
 	Seed   uint64    // seed of the choice of the 2n images and of the forward noise (default 0)
-	Chunk  int       // images per network call (default 64; memory only, the results do not depend on it)
+	Chunk  int       // images per network call (default 16; memory only, the results do not depend on it)
 
 	// RefLevel, when set, gives for each level t the level s in [0, 1] of the reference set: the n reference
 	// images are then forward-noised to x_s = alpha_s y + beta_s eps' (eps' fixed by Seed, independent of the
@@ -183,7 +183,7 @@ func (o DiagOptions) withDefaults() (DiagOptions, error) {
 		o.Levels = DiagLevels()
 	}
 	if o.Chunk == 0 {
-		o.Chunk = 64
+		o.Chunk = 16
 	}
 	o.Chunk = min(o.Chunk, o.N)
 	switch {

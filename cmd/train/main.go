@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -19,6 +20,13 @@ import (
 )
 
 func main() {
+	// The live heap is mostly long-lived graph buffers and the dataset; a training step leaves about 2 MB of
+	// garbage. Go's default GOGC=100 lets the heap grow to twice the live heap before collecting (a CIFAR-10 run
+	// of the small preset peaked at 1.05 GB); 25 keeps the peak near the live heap (0.69 GB) for a collection every
+	// ~60 steps. An explicit GOGC in the environment wins.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(25)
+	}
 	os.Exit(run(os.Args[1:], os.Stderr))
 }
 

@@ -1,6 +1,8 @@
-// Package gemm is the network's one matrix product, C = op(A) op(B) + beta C on row-major slices: float32 goes to
-// the blocked AVX2/FMA kernel of this package (blocked.go) when the CPU has it and the build is pure Go, every other
-// product to the BLAS Gorgonia is configured with (gonum's pure-Go BLAS by default, OpenBLAS with -tags openblas).
+// Package gemm is the network's one matrix product, C = op(A) op(B) + beta C: float32 goes to the blocked product
+// of this package (blocked.go; an AVX-512 8x32 or AVX2/FMA 6x16 micro-kernel in Go assembly) when the CPU has one
+// and the build is pure Go, every other product to the BLAS Gorgonia is configured with (gonum's pure-Go BLAS by
+// default, OpenBLAS with -tags openblas). The blocked product also takes operands in a convolution's batch layout
+// (HW32) and the patch matrix of a convolution input read on the fly (Patches32).
 package gemm
 
 import (
