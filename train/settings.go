@@ -87,9 +87,11 @@ var settings = setting.Table[Config]{
 	setting.Var("beta2", func(c *Config) *float64 { return &c.Adam.Beta2 }, model.DefaultAdam().Beta2, "Adam beta2"),
 	setting.Var("ema", func(c *Config) *float64 { return &c.EMA }, 0.999,
 		"EMA decay of the sampling weights (warm-up min(decay, (1+n)/(10+n)))"),
-	setting.Var("grad-clip", func(c *Config) *float64 { return &c.GradClip }, 0,
-		"clip the parameter gradient's global L2 norm to this before Adam (0 = off; normal steps of the "+
-			"MNIST run in README.md stay under 100)"),
+	setting.PerKey("grad-clip", func(c *Config) *float64 { return &c.GradClip },
+		byDataset(map[string]float64{datasets.CIFAR10: 0, datasets.CelebA64: 0, datasets.MNIST: 50, datasets.Folder: 0}),
+		"clip the parameter gradient's global L2 norm to this before Adam (0 = off; a normal step of the MNIST "+
+			"recipe has a norm of 10-20, a rare spike thousands, which without the clip sets training back "+
+			"thousands of steps: docs/quality.md); default per dataset, see below"),
 	setting.Var("lambda-grad", func(c *Config) *float64 { return &c.Loss.LambdaGrad }, model.DefaultLoss().LambdaGrad,
 		"weight of the gradient penalty mean (||grad_z f|| - 1)^2"),
 	setting.Var("lambda-l2", func(c *Config) *float64 { return &c.Loss.LambdaL2 }, model.DefaultLoss().LambdaL2,

@@ -25,7 +25,7 @@ func TestDefaultsUnchanged(t *testing.T) {
 		t.Fatal(err)
 	}
 	mnist := v1[datasets.MNIST]
-	mnist.Loss.Groups, mnist.RefRatio = 8, 0.8
+	mnist.Loss.Groups, mnist.RefRatio, mnist.GradClip = 8, 0.8, 50
 	v1[datasets.MNIST] = mnist
 	want, _ := json.MarshalIndent(v1, "", "  ")
 	all := map[string]Config{}

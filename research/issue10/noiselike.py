@@ -37,7 +37,7 @@ def main():
     a = ap.parse_args()
     net, _ = common.load_classifier(a.dataset)
     real = common.load_split(a.dataset, "test" if a.dataset == "mnist" else "train")[0][: a.n]
-    gen = score.load_pngs(a.samples, a.dataset, a.n)
+    gen = score.load_pngs(a.samples, a.dataset, a.n)[0]
     rng = np.random.default_rng(0)
     noise = np.clip(rng.normal(127.5, 127.5, size=gen.shape), 0, 255).astype(np.uint8)
     thr = lap_energy(real).max()
