@@ -110,6 +110,9 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // ErrConfig reports an unusable configuration.
 var ErrConfig = errors.New("train: invalid configuration")
 
+// ErrRunInUse reports a run directory another trainer (this process or another) is training in.
+var ErrRunInUse = errors.New("train: another trainer is running in this run directory")
+
 // DefaultConfig returns the defaults for a dataset (the settings table, settings.go): the measured settings of
 // ../shared/notes/dmmd.md (Adam 3e-4 with betas (0.5, 0.999), EMA 0.999, lambda_grad 10, lambda_l2 0.1,
 // t = t_min + (1 - t_min) u^2, the penalty at interpolates) and the per-dataset preset, step count, flipping and

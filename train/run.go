@@ -52,6 +52,7 @@ var ErrNotRunDir = errors.New("train: not a dmmd run directory")
 
 // trainer holds a run in progress.
 type trainer struct {
+	lock    io.Closer // the run directory's lock (lockRunDir), held until Run returns
 	cfg     Config
 	opt     Options
 	run     *checkpoints.Run
@@ -88,6 +89,7 @@ func Run(ctx context.Context, cfg Config, opt Options) (Result, error) {
 	if err != nil {
 		return res, err
 	}
+	defer t.lock.Close()
 	defer t.metrics.close()
 	defer func() {
 		if t.critic != nil {

@@ -36,6 +36,22 @@ func setup(cfg Config, opt Options) (*trainer, Result, error) {
 	if opt.ProgramVersion != "" {
 		run.ProgramVersion = opt.ProgramVersion
 	}
+	lock, err := lockRunDir(opt.Out)
+	if err != nil {
+		return nil, res, err
+	}
+	t, res, err := setupRun(cfg, opt, run)
+	if err != nil {
+		lock.Close()
+		return nil, res, err
+	}
+	t.lock = lock
+	return t, res, nil
+}
+
+// setupRun is setup once the run directory is open and locked.
+func setupRun(cfg Config, opt Options, run *checkpoints.Run) (*trainer, Result, error) {
+	var res Result
 	t := &trainer{opt: opt, run: run}
 	rs, err := resolveRun(run, cfg, opt) // resume.go: resume, restart or a fresh run
 	if err != nil {
