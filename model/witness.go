@@ -23,30 +23,45 @@ func NewWitness(p *Params, batch int) (*Witness, error) {
 		return nil, err
 	}
 	w := &Witness{compiled: c}
-	cfg := p.cfg
-	var z, dirs *G.Node
-	z, w.z = c.b.input("z", batch, cfg.Channels, cfg.ImageSize, cfg.ImageSize)
-	dirs, w.dirs = c.b.input("dirs", batch, cfg.FeatureDim)
-	ts, err := c.timeInput()
-	if err != nil {
-		return nil, err
-	}
-	phi, tr, err := c.b.forward(z, ts)
-	if err != nil {
-		return nil, err
-	}
-	// The gradient of sum_i <phi_i, dir_i> with respect to the head input is dirs · W_head.
-	gflat, err := c.b.seed(dirs)
-	if err != nil {
-		return nil, err
-	}
-	gz, err := c.b.inputVJP(tr, gflat)
+	var phi, gz *G.Node
+	w.z, phi, gz, err = c.witnessGraph(func(*G.Node) (*G.Node, error) {
+		var dirs *G.Node
+		dirs, w.dirs = c.b.input("dirs", batch, p.cfg.FeatureDim)
+		return dirs, nil
+	})
 	if err != nil {
 		return nil, err
 	}
 	w.grad = c.read(gz, tensor.New(tensor.Of(c.b.dt), tensor.WithShape(gz.Shape()...)))
 	w.phi = c.read(phi, tensor.New(tensor.Of(c.b.dt), tensor.WithShape(phi.Shape()...)))
 	return w, c.compile()
+}
+
+// witnessGraph adds the particles input z (batch, C, H, W), the time input, phi(z; t) and the input gradient
+// grad_{z_i} <phi_i, dir_i> for the directions dirsOf(phi) (constants of the gradient: an explicit input-VJP).
+func (c *compiled) witnessGraph(dirsOf func(phi *G.Node) (*G.Node, error)) (z *tensor.Dense, phi, gz *G.Node, err error) {
+	cfg := c.cfg
+	var zn *G.Node
+	zn, z = c.b.input("z", c.batch, cfg.Channels, cfg.ImageSize, cfg.ImageSize)
+	ts, err := c.timeInput()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	phi, tr, err := c.b.forward(zn, ts)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	dirs, err := dirsOf(phi)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	// The gradient of sum_i <phi_i, dir_i> with respect to the head input is dirs · W_head.
+	gflat, err := c.b.seed(dirs)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	gz, err = c.b.inputVJP(tr, gflat)
+	return z, phi, gz, err
 }
 
 // Grad writes grad_{z_i} <phi(z_i; t), dir_i> for the n = len(z)/InputSize <= Batch particles of z into out

@@ -30,27 +30,12 @@ func NewExactWitness(p *Params, batch int) (*ExactWitness, error) {
 		return nil, err
 	}
 	w := &ExactWitness{compiled: c}
-	cfg := p.cfg
-	var z *G.Node
-	z, w.z = c.b.input("z", batch, cfg.Channels, cfg.ImageSize, cfg.ImageSize)
-	ts, err := c.timeInput()
-	if err != nil {
-		return nil, err
-	}
-	phi, tr, err := c.b.forward(z, ts)
-	if err != nil {
-		return nil, err
-	}
-	dirs, loo, err := ops.LeaveOneOut(phi)
-	if err != nil {
-		return nil, err
-	}
-	w.loo = loo
-	gflat, err := c.b.seed(dirs)
-	if err != nil {
-		return nil, err
-	}
-	gz, err := c.b.inputVJP(tr, gflat)
+	var gz *G.Node
+	w.z, _, gz, err = c.witnessGraph(func(phi *G.Node) (*G.Node, error) {
+		dirs, loo, err := ops.LeaveOneOut(phi)
+		w.loo = loo
+		return dirs, err
+	})
 	if err != nil {
 		return nil, err
 	}

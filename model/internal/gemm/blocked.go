@@ -183,25 +183,32 @@ func sgemmColumns(kern microKernel, lay batchLayout, tA, tB bool, m, n, k int, a
 // edgeBatch computes a ragged tile of a C in the batch layout (hw positions per sample) through the tile buffer:
 // rows [i0, i0+rows), columns [j0, j0+cols), copied in runs that stay within one sample.
 func edgeBatch(kern microKernel, kb int, ap, bp, tile, c []float32, m, hw, i0, rows, j0, cols int, load bool) {
-	nr := kern.nr
-	each := func(f func(t, x []float32)) {
-		for o := 0; o < cols; {
-			j := j0 + o
-			s, q := j/hw, j%hw
-			run := min(cols-o, hw-q)
-			for r := 0; r < rows; r++ {
-				at := (s*m+i0+r)*hw + q
-				f(tile[r*nr+o:r*nr+o+run], c[at:at+run])
-			}
-			o += run
-		}
-	}
 	if load {
 		clear(tile)
-		each(func(t, x []float32) { copy(t, x) })
+		copyBatchTile(tile, c, kern.nr, m, hw, i0, rows, j0, cols, false)
 	}
-	kern.run(kb, ap, bp, tile, nr, load)
-	each(func(t, x []float32) { copy(x, t) })
+	kern.run(kb, ap, bp, tile, kern.nr, load)
+	copyBatchTile(tile, c, kern.nr, m, hw, i0, rows, j0, cols, true)
+}
+
+// copyBatchTile copies between a tile buffer (row stride nr) and rows [i0, i0+rows), columns [j0, j0+cols) of a
+// batch-layout C, in runs that stay within one sample: into C when toC is set, into the tile otherwise.
+func copyBatchTile(tile, c []float32, nr, m, hw, i0, rows, j0, cols int, toC bool) {
+	for o := 0; o < cols; {
+		j := j0 + o
+		s, q := j/hw, j%hw
+		run := min(cols-o, hw-q)
+		for r := 0; r < rows; r++ {
+			at := (s*m+i0+r)*hw + q
+			t, x := tile[r*nr+o:r*nr+o+run], c[at:at+run]
+			if toC {
+				copy(x, t)
+			} else {
+				copy(t, x)
+			}
+		}
+		o += run
+	}
 }
 
 // cIndex is where C[i][j] is stored.

@@ -68,14 +68,14 @@ func (p *Patches) row(r, c0 int, dst []float32) {
 
 // packBPatches is packB for B = the patch matrix (K x N) or, with tB, its transpose (op(B) N x K).
 func packBPatches(nr int, tB bool, pt *Patches, pc, kb, jc, nb int, dst []float32) {
-	var seg [gemmKC]float32
-	for q := 0; tB && q < nb; q += nr {
-		panel := dst[q*kb : (q+nr)*kb]
-		cols := min(nr, nb-q)
-		{
-			// op(B)[p][j] = patches[j][p]: row j of the patches over depth [pc, pc+kb).
+	if tB {
+		// op(B)[p][j] = patches[j][p]: row j of the patches over depth [pc, pc+kb), written down panel column j.
+		var seg [gemmKC]float32
+		s := seg[:kb]
+		for q := 0; q < nb; q += nr {
+			panel := dst[q*kb : (q+nr)*kb]
+			cols := min(nr, nb-q)
 			for j := 0; j < cols; j++ {
-				s := seg[:kb]
 				pt.row(jc+q+j, pc, s)
 				for p, v := range s {
 					panel[p*nr+j] = v
@@ -87,14 +87,12 @@ func packBPatches(nr int, tB bool, pt *Patches, pc, kb, jc, nb int, dst []float3
 				}
 			}
 		}
-	}
-	if tB {
 		return
 	}
 	// B = the patches: each row over all nb columns at once (long runs), then dealt out to the panels.
 	var line [gemmNC]float32
+	l := line[:nb]
 	for p := 0; p < kb; p++ {
-		l := line[:nb]
 		pt.row(pc+p, jc, l)
 		for q := 0; q < nb; q += nr {
 			cols := min(nr, nb-q)

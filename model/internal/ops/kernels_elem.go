@@ -18,6 +18,20 @@ func sigmoid(x float64) float64 {
 // sigBlock is how many sigmoids the float32 SiLU kernels compute at a time (sigmoids, into a stack buffer).
 const sigBlock = 512
 
+// withSigmoids runs body over x in parallel blocks of up to sigBlock values, each with s = sigmoid32 of its
+// values (xs = x[b:b+len(xs)]); cost is the per-value cost of body for parallel.For.
+func withSigmoids(x []float32, cost int, body func(b int, xs, s []float32)) {
+	parallel.For(len(x), cost, func(lo, hi int) {
+		var sb [sigBlock]float32
+		for b := lo; b < hi; b += sigBlock {
+			xs := x[b:min(b+sigBlock, hi)]
+			s := sb[:len(xs)]
+			sigmoids(xs, s)
+			body(b, xs, s)
+		}
+	})
+}
+
 // SiLU and its first two derivatives, with s = sigmoid(x):
 //
 //	SiLU(x)   = x s
@@ -26,16 +40,10 @@ const sigBlock = 512
 func siluKernel[T num](x, y []T) {
 	if x32, ok := any(x).([]float32); ok {
 		y32 := any(y).([]float32)
-		parallel.For(len(x), 4, func(lo, hi int) {
-			var sb [sigBlock]float32
-			for b := lo; b < hi; b += sigBlock {
-				xs := x32[b:min(b+sigBlock, hi)]
-				s := sb[:len(xs)]
-				sigmoids(xs, s)
-				ys := y32[b : b+len(xs)]
-				for i, v := range xs {
-					ys[i] = v * s[i]
-				}
+		withSigmoids(x32, 4, func(b int, xs, s []float32) {
+			ys := y32[b : b+len(xs)]
+			for i, v := range xs {
+				ys[i] = v * s[i]
 			}
 		})
 		return
@@ -52,17 +60,11 @@ func siluKernel[T num](x, y []T) {
 func siluBackKernel[T num](g, x, out []T) {
 	if x32, ok := any(x).([]float32); ok {
 		g32, o32 := any(g).([]float32), any(out).([]float32)
-		parallel.For(len(x), 4, func(lo, hi int) {
-			var sb [sigBlock]float32
-			for b := lo; b < hi; b += sigBlock {
-				xs := x32[b:min(b+sigBlock, hi)]
-				ss := sb[:len(xs)]
-				sigmoids(xs, ss)
-				gs, os := g32[b:b+len(xs)], o32[b:b+len(xs)]
-				for i, v := range xs {
-					s := ss[i]
-					os[i] = gs[i] * s * (1 + v*(1-s))
-				}
+		withSigmoids(x32, 4, func(b int, xs, ss []float32) {
+			gs, os := g32[b:b+len(xs)], o32[b:b+len(xs)]
+			for i, v := range xs {
+				s := ss[i]
+				os[i] = gs[i] * s * (1 + v*(1-s))
 			}
 		})
 		return
@@ -80,17 +82,11 @@ func siluBackKernel[T num](g, x, out []T) {
 func siluBack2Kernel[T num](a, g, x, out []T) {
 	if x32, ok := any(x).([]float32); ok {
 		a32, g32, o32 := any(a).([]float32), any(g).([]float32), any(out).([]float32)
-		parallel.For(len(x), 5, func(lo, hi int) {
-			var sb [sigBlock]float32
-			for b := lo; b < hi; b += sigBlock {
-				xs := x32[b:min(b+sigBlock, hi)]
-				ss := sb[:len(xs)]
-				sigmoids(xs, ss)
-				as, gs, os := a32[b:b+len(xs)], g32[b:b+len(xs)], o32[b:b+len(xs)]
-				for i, v := range xs {
-					s := ss[i]
-					os[i] = as[i] * gs[i] * s * (1 - s) * (2 + v*(1-2*s))
-				}
+		withSigmoids(x32, 5, func(b int, xs, ss []float32) {
+			as, gs, os := a32[b:b+len(xs)], g32[b:b+len(xs)], o32[b:b+len(xs)]
+			for i, v := range xs {
+				s := ss[i]
+				os[i] = as[i] * gs[i] * s * (1 - s) * (2 + v*(1-2*s))
 			}
 		})
 		return
