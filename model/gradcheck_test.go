@@ -63,6 +63,7 @@ func TestTrainStepGradient(t *testing.T) {
 	full := DefaultLoss()
 	with := func(l LossConfig, f func(*LossConfig)) LossConfig { f(&l); return l }
 	biased := func(l *LossConfig) { l.MMD = MMDBiased }
+	paired := func(l *LossConfig) { l.MMD = MMDPaired }
 	setMeans := func(l *LossConfig) { l.L2 = L2SetMeans }
 	features := func(l *LossConfig) { l.L2 = L2Features }
 	interp := func(l *LossConfig) { l.PenaltyAt = PenaltyAtInterp }
@@ -95,6 +96,10 @@ func TestTrainStepGradient(t *testing.T) {
 		// The biased MMD^2, alone and in the full loss.
 		{size: 8, ch: 3, pool: "flatten", lc: LossConfig{MMD: MMDBiased}, headScale: 1},
 		{size: 8, ch: 3, pool: "flatten", lc: with(full, biased), headScale: 12},
+		// The paired MMD^2, alone, in the full loss, and with groups and interpolates.
+		{size: 8, ch: 3, pool: "flatten", lc: LossConfig{MMD: MMDPaired}, headScale: 1},
+		{size: 8, ch: 1, pool: "flatten", lc: with(full, paired), headScale: 12},
+		{size: 8, ch: 3, pool: "flatten", lc: with(full, all(groups(2), interp, paired)), headScale: 12, batch: 6},
 		// The l2 terms on the set means and on the features, alone and in the full loss.
 		{size: 8, ch: 3, pool: "flatten", lc: LossConfig{LambdaL2: 1, L2: L2SetMeans}, headScale: 1},
 		{size: 8, ch: 3, pool: "flatten", lc: LossConfig{LambdaL2: 1, L2: L2Features}, headScale: 1},

@@ -16,8 +16,11 @@ type LossConfig struct {
 	// when empty) or "interp" (points z_i = u_i x_t^i + (1 - u_i) y^i on the segments between the two batches,
 	// as in WGAN-GP; the caller draws them and passes them to RunAt or RunLevels).
 	PenaltyAt string `json:"penalty_at,omitempty"`
-	// MMD is the MMD^2 estimator: "unbiased" (the U-statistic; also when empty) or "biased" (the V-statistic
-	// ||mean a - mean b||^2).
+	// MMD is the MMD^2 estimator: "unbiased" (the U-statistic; also when empty), "biased" (the V-statistic
+	// ||mean a - mean b||^2) or "paired" (for batches whose rows are pairs, row i of y the partner of row i of x_t,
+	// e.g. the same image and noise at two levels: the U-statistic over i != j of <d_i, d_j>, d_i = b_i - a_i,
+	// per group (||sum d||^2 - sum ||d_i||^2) / (m(m-1)); unbiased for pairs, with a variance that falls as the
+	// partners grow alike).
 	MMD string `json:"mmd,omitempty"`
 	// L2 is the l2 term F_l2, with f(z) = <phi(z), c>, c = mean b - mean a: "witness" (mean of f^2 over both
 	// batches; also when empty), "set-means" (((mean_i f(a_i))^2 + (mean_j f(b_j))^2) / 2: the witness's offset
@@ -36,6 +39,7 @@ const (
 
 	MMDUnbiased = "unbiased"
 	MMDBiased   = "biased"
+	MMDPaired   = "paired"
 
 	L2Witness  = "witness"
 	L2SetMeans = "set-means"
@@ -62,8 +66,8 @@ func (l LossConfig) Validate() error {
 	if l.PenaltyAt != "" && l.PenaltyAt != PenaltyAtXT && l.PenaltyAt != PenaltyAtInterp {
 		return fmt.Errorf("%w: penalty points %q (want xt or interp)", ErrConfig, l.PenaltyAt)
 	}
-	if l.MMD != "" && l.MMD != MMDUnbiased && l.MMD != MMDBiased {
-		return fmt.Errorf("%w: mmd estimator %q (want unbiased or biased)", ErrConfig, l.MMD)
+	if l.MMD != "" && l.MMD != MMDUnbiased && l.MMD != MMDBiased && l.MMD != MMDPaired {
+		return fmt.Errorf("%w: mmd estimator %q (want unbiased, biased or paired)", ErrConfig, l.MMD)
 	}
 	if l.L2 != "" && l.L2 != L2Witness && l.L2 != L2SetMeans && l.L2 != L2Features {
 		return fmt.Errorf("%w: l2 term %q (want witness, set-means or features)", ErrConfig, l.L2)

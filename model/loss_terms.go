@@ -57,6 +57,14 @@ func (l *lossTerms) unbiasedMMD2() *G.Node {
 	return e.Op(G.Sub(e.Op(G.Mul(within, b.constant(1/(gn*m*(m-1))))), e.Op(G.Mul(l.dot(sa, sb), b.constant(2/(gn*m*m))))))
 }
 
+// pairedMMD2 is the U-statistic of paired rows (LossConfig.MMD paired), per group
+// (||sum d||^2 - sum ||d_i||^2) / (m(m-1)) with d_i = b_i - a_i: the mean of <d_i, d_j> over i != j.
+func (l *lossTerms) pairedMMD2() *G.Node {
+	e, b, gn, m := l.e, l.b, l.gn, l.m
+	sd, d := e.Op(G.Sub(l.sb, l.sa)), e.Op(G.Sub(l.fb, l.fa))
+	return e.Op(G.Mul(e.Op(G.Sub(l.dot(sd, sd), l.sq(d))), b.constant(1/(gn*m*(m-1)))))
+}
+
 // setDirections adds the witness directions c_g = mean b_g - mean a_g, (G, D); f_g(z) = <phi(z), c_g>.
 func (l *lossTerms) setDirections() {
 	l.cdir = l.e.Op(G.Mul(l.e.Op(G.Sub(l.sb, l.sa)), l.b.constant(1/l.m)))

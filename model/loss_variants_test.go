@@ -26,6 +26,8 @@ func TestLossVariantsMatchReference(t *testing.T) {
 		{LambdaL2: 0.3, LambdaGrad: 2, Groups: 3, MMD: MMDBiased, L2: L2SetMeans, PenaltyAt: PenaltyAtInterp},
 		{LambdaL2: 0.3, LambdaGrad: 2, Groups: 2, L2: L2Features},
 		{LambdaL2: 0.3, LambdaGrad: 2, Groups: 3, PenaltyAt: PenaltyAtInterp},
+		{LambdaL2: 0.3, LambdaGrad: 2, MMD: MMDPaired},
+		{LambdaL2: 0.3, LambdaGrad: 2, Groups: 2, MMD: MMDPaired, PenaltyAt: PenaltyAtInterp},
 	} {
 		name, _ := json.Marshal(lc)
 		t.Run(string(name), func(t *testing.T) {
@@ -68,9 +70,12 @@ func TestLossVariantsMatchReference(t *testing.T) {
 						c[k] += (b[i*d+k] - a[i*d+k]) / float64(m)
 					}
 				}
-				if lc.MMD == MMDBiased {
+				switch lc.MMD {
+				case MMDBiased:
 					mmd += dot(c, c) / float64(groups)
-				} else {
+				case MMDPaired:
+					mmd += naivePairedMMD2(a, b, d) / float64(groups)
+				default:
 					mmd += naiveMMD2(a, b, d) / float64(groups)
 				}
 				var ma, mb, sumSq, sumF2 float64
@@ -244,4 +249,21 @@ func TestTrainStepGroupsErrors(t *testing.T) {
 		}
 		s.Close()
 	}
+}
+
+// naivePairedMMD2 is the mean of <b_i - a_i, b_j - a_j> over i != j, as a double sum.
+func naivePairedMMD2(a, b []float64, d int) float64 {
+	m := len(a) / d
+	var s float64
+	for i := 0; i < m; i++ {
+		for j := 0; j < m; j++ {
+			if i == j {
+				continue
+			}
+			for k := 0; k < d; k++ {
+				s += (b[i*d+k] - a[i*d+k]) * (b[j*d+k] - a[j*d+k])
+			}
+		}
+	}
+	return s / float64(m*(m-1))
 }

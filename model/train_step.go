@@ -74,7 +74,11 @@ func (s *TrainStep) build() (err error) {
 	// The terms are built in the original order (see lossTerms).
 	l := newLossTerms(b, e, s.batch, s.groups, fa, fb)
 	var mmd2 *G.Node
-	if s.lc.MMD != MMDBiased {
+	switch s.lc.MMD {
+	case MMDBiased: // after the directions, below
+	case MMDPaired:
+		mmd2 = l.pairedMMD2()
+	default:
 		mmd2 = l.unbiasedMMD2()
 	}
 	l.setDirections()

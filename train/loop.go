@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dmmd/dmmd/data"
+	"github.com/dmmd/dmmd/diffusion"
 	"github.com/dmmd/dmmd/model"
 )
 
@@ -104,6 +105,9 @@ func (t *trainer) compute() (model.Stats, error) {
 	for g := range t.levels {
 		t.levels[g] = t.sched.SampleT(t.tdist, t.rng)
 	}
+	if c.Loss.MMD == model.MMDPaired {
+		return t.computePaired()
+	}
 	data.Batch(t.ds, t.st.sampler, t.y, c.Batch)
 	data.Batch(t.ds, t.st.sampler, t.x0, c.Batch)
 	rows := len(t.xt) / len(t.levels) // values per group
@@ -121,6 +125,11 @@ func (t *trainer) compute() (model.Stats, error) {
 			}
 		}
 	}
+	return t.runStep()
+}
+
+// runStep draws the penalty points (interp) and runs the training step on the batches.
+func (t *trainer) runStep() (model.Stats, error) {
 	if t.z != nil {
 		t.interpolate()
 	}
@@ -131,6 +140,30 @@ func (t *trainer) compute() (model.Stats, error) {
 		return t.step.RunAt(t.xt, t.y, t.z, t.levels[0])
 	}
 	return t.step.Run(t.xt, t.y, t.levels[0])
+}
+
+// computePaired is compute for the paired estimator (-mmd paired): one clean batch x_0 and, per group, one noise
+// draw eps; the noisy batch is alpha_t x_0 + beta_t eps and row i of the reference batch is the same image with the
+// same noise at the reference level rho t (the clean image itself when rho = 0), so the two batches differ only by
+// the step from t to rho t along each image's own path.
+func (t *trainer) computePaired() (model.Stats, error) {
+	c := &t.cfg
+	data.Batch(t.ds, t.st.sampler, t.x0, c.Batch)
+	rows := len(t.xt) / len(t.levels)
+	diffusion.Normal(t.eps, t.rng)
+	for g, level := range t.levels {
+		r := g * rows
+		x0, eps := t.x0[r:r+rows], t.eps[r:r+rows]
+		if err := t.sched.Forward(t.xt[r:r+rows], x0, eps, level); err != nil {
+			return model.Stats{}, err
+		}
+		if c.RefRatio == 0 {
+			copy(t.y[r:r+rows], x0)
+		} else if err := t.sched.Forward(t.y[r:r+rows], x0, eps, c.RefLevel(level)); err != nil {
+			return model.Stats{}, err
+		}
+	}
+	return t.runStep()
 }
 
 // interpolate draws the penalty points z_i = u_i x_t^i + (1 - u_i) y^i, u_i ~ U[0, 1].

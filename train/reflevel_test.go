@@ -8,6 +8,7 @@ import (
 
 	"github.com/dmmd/dmmd/checkpoints"
 	"github.com/dmmd/dmmd/data"
+	"github.com/dmmd/dmmd/model"
 )
 
 // TestRefRatioNoisesTheReferenceBatch: on constant images (x0 = -1), with -ref-ratio rho the reference batch of
@@ -88,5 +89,64 @@ func TestRefRatioFixedOnResume(t *testing.T) {
 		if err := bad.Validate(); err == nil {
 			t.Errorf("-ref-ratio %v accepted", rho)
 		}
+	}
+}
+
+// TestPairedBatches: with -mmd paired, row i of the reference batch is row i of the noisy batch's own clean image
+// with the same noise, at rho t_g (the clean image at rho = 0): solving the two rows for (x0, eps) gives a dataset
+// image (all-equal pixels here, each image a different constant) and one noise for both.
+func TestPairedBatches(t *testing.T) {
+	const n = 40
+	pix := make([]uint8, n*64)
+	for i := range n {
+		for j := range 64 {
+			pix[i*64+j] = uint8(3 * i)
+		}
+	}
+	ds, err := data.NewU8(data.Shape{C: 1, H: 8, W: 8}, pix, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rho := range []float64{0, 0.8} {
+		c := tinyConfig(t, 1)
+		c.Batch, c.Loss.Groups, c.RefRatio, c.Loss.MMD = 8, 2, rho, model.MMDPaired
+		tr, _, err := setup(c, Options{Out: t.TempDir(), Dataset: ds})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for step := 0; step < 3; step++ {
+			if _, err := tr.compute(); err != nil {
+				t.Fatal(err)
+			}
+			size := 64
+			rows := len(tr.y) / len(tr.levels) / size
+			for g, level := range tr.levels {
+				at, bt := tr.sched.AlphaBeta(level)
+				ar, br := 1.0, 0.0
+				if rho > 0 {
+					ar, br = tr.sched.AlphaBeta(rho * level)
+				}
+				det := at*br - bt*ar
+				for i := range rows {
+					r := (g*rows + i) * size
+					var x0s []float64
+					for j := range size {
+						xt, y := float64(tr.xt[r+j]), float64(tr.y[r+j])
+						x0s = append(x0s, (xt*br-y*bt)/det) // x0 from the two rows
+					}
+					for j, x0 := range x0s {
+						if math.Abs(x0-x0s[0]) > 2e-3 {
+							t.Fatalf("rho %v, step %d, group %d, row %d: the pair's image is not one constant image: pixel %d %v, pixel 0 %v",
+								rho, step, g, i, j, x0, x0s[0])
+						}
+					}
+					if k := (x0s[0] + 1) * 127.5 / 3; math.Abs(k-math.Round(k)) > 0.05 {
+						t.Fatalf("rho %v: row %d's image %v is no dataset image", rho, i, x0s[0])
+					}
+				}
+			}
+		}
+		tr.metrics.close()
+		tr.step.Close()
 	}
 }

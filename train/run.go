@@ -73,6 +73,7 @@ type trainer struct {
 	scorerFailed bool // the data allow no sample score (recorded in warnings.jsonl)
 
 	y, x0, xt []float32
+	eps       []float32 // per-image noise of the paired estimator (-mmd paired)
 	z         []float32 // penalty points (PenaltyAt interp)
 	levels    []float64 // this step's levels, one per group (-groups)
 	lastCkpt  string

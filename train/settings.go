@@ -97,8 +97,10 @@ var settings = setting.Table[Config]{
 	setting.Var("lambda-l2", func(c *Config) *float64 { return &c.Loss.LambdaL2 }, model.DefaultLoss().LambdaL2,
 		"weight of the l2 (variance) penalty mean f^2"),
 	setting.Var("mmd", func(c *Config) *string { return &c.Loss.MMD }, "",
-		"MMD^2 estimator: unbiased (U-statistic) or biased (V-statistic ||mean a - mean b||^2)",
-		setting.OneOf(model.MMDUnbiased, model.MMDBiased)),
+		"MMD^2 estimator: unbiased (U-statistic), biased (V-statistic ||mean a - mean b||^2) or paired (the reference "+
+			"batch is the noisy batch's own images, with the same noise at -ref-ratio's level: the U-statistic of the "+
+			"pairs' feature differences)",
+		setting.OneOf(model.MMDUnbiased, model.MMDBiased, model.MMDPaired)),
 	setting.Var("l2", func(c *Config) *string { return &c.Loss.L2 }, "",
 		"the l2 penalty: witness (mean f^2 over both batches), set-means (the squared mean of f over each batch) "+
 			"or features (mean ||phi||^2)", setting.OneOf(model.L2Witness, model.L2SetMeans, model.L2Features)),

@@ -218,6 +218,9 @@ func (t *trainer) build(loaded *checkpoints.Loaded, resumed bool) error {
 	}
 	n := c.Batch * c.Model.InputSize()
 	t.y, t.x0, t.xt = make([]float32, n), make([]float32, n), make([]float32, n)
+	if t.cfg.Loss.MMD == model.MMDPaired {
+		t.eps = make([]float32, n)
+	}
 	t.levels = make([]float64, t.step.Groups())
 	if c.Loss.PenaltyAt == model.PenaltyAtInterp {
 		t.z = make([]float32, n)
