@@ -90,7 +90,7 @@ func norm(x []float64) float64 {
 // depend only on the seed and the particle index.
 func starts(t *testing.T, o sample.Options, dim, n int) []float32 {
 	t.Helper()
-	o.Update, o.Mode, o.Particles, o.Chunk, o.RefRatio = sample.Euler, sample.Approx, 1, 1, 0
+	o.Update, o.Mode, o.Particles, o.Chunk, o.RefRatio, o.DDIMNoise = sample.Euler, sample.Approx, 1, 1, 0, 0
 	c := flat{dim}
 	lv, err := o.LevelGrid()
 	if err != nil {
@@ -304,6 +304,7 @@ func TestDDIMDeterminism(t *testing.T) {
 			for _, rho := range []float64{0, 0.5} {
 				o := sample.DefaultOptionsFor(mode, sample.DDIM, dim)
 				o.Levels, o.Particles, o.Noise, o.RefRatio = 6, 10, noise, rho
+				o.DDIMNoise = noise // stochastic sub-steps with noise injection, deterministic ones without
 				lv, _ := o.LevelGrid()
 				emb, err := sample.ComputeEmbeddings(c, d, lv, sample.EmbedOptions{Seed: 3, RefRatio: rho})
 				if err != nil {
@@ -443,5 +444,67 @@ func TestParseUpdate(t *testing.T) {
 	}
 	if _, err := sample.Update(5).MarshalText(); err == nil {
 		t.Error("MarshalText of Update(5) succeeded")
+	}
+}
+
+// TestDDIMNoise: with a zero witness gradient and rho = 0 a DDIM sub-step from a to b > 0 gives
+// u <- k u + sigma xi, k = alpha_b + sqrt(beta_b^2 - sigma^2) (1 - alpha_a)/beta_a and
+// sigma = DDIMNoise (beta_b/beta_a) sqrt(1 - alpha_a^2/alpha_b^2) (DDIM, eq. 16); the last sub-step (to b = 0) adds
+// none. Over 4,096 values the residual's spread must be sigma within 5 %, and exactly 0 for DDIMNoise 0.
+func TestDDIMNoise(t *testing.T) {
+	const dim = 4096
+	sched := diffusion.Default()
+	for _, nu := range []float64{0, 0.5, 1} {
+		o := sample.DefaultOptionsFor(sample.Exact, sample.DDIM, dim)
+		o.Levels, o.StepsPerLevel, o.Particles, o.Clip, o.TMax, o.TMin = 2, 1, 2, sample.ClipNone, 0.5, 0.2
+		o.DDIMNoise = nu
+		c := flat{dim}
+		lv, _ := o.LevelGrid()
+		emb, err := sample.ComputeEmbeddings(c, newCloud(4, dim, 2), lv, sample.EmbedOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := sample.NewFlow(c, emb, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		z, err := f.Sample(2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		aa, ba := sched.AlphaBeta(0.5)
+		ab, bb := sched.AlphaBeta(0.2)
+		sigma := nu * bb / ba * math.Sqrt(1-aa*aa/(ab*ab))
+		k := ab + math.Sqrt(bb*bb-sigma*sigma)*(1-aa)/ba
+		z0 := starts(t, o, dim, 2)
+		var sum, sq float64
+		for j := range z {
+			r := float64(z[j]) - k*float64(z0[j])
+			sum += r
+			sq += r * r
+		}
+		n := float64(len(z))
+		sd := math.Sqrt(sq/n - (sum/n)*(sum/n))
+		if nu == 0 {
+			if sd > 1e-5 {
+				t.Errorf("ddim noise 0: residual spread %v, want 0 (deterministic)", sd)
+			}
+			continue
+		}
+		if math.Abs(sd-sigma) > 0.05*sigma || math.Abs(sum/n) > 4*sigma/math.Sqrt(n) {
+			t.Errorf("ddim noise %v: residual mean %.4g, spread %.4g, want 0 and sigma = %.4g", nu, sum/n, sd, sigma)
+		}
+	}
+	o := sample.DefaultOptionsFor(sample.Exact, sample.Euler, 4)
+	for _, tc := range []struct {
+		u     sample.Update
+		noise float64
+		want  string
+	}{{sample.DDIM, 1.5, "ddim noise"}, {sample.DDIM, -0.1, "ddim noise"}, {sample.DDIM, math.NaN(), "ddim noise"},
+		{sample.Euler, 0.5, "needs the ddim update"}} {
+		o.Update, o.DDIMNoise = tc.u, tc.noise
+		if err := o.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v, ddim noise %v: error %v, want one containing %q", tc.u, tc.noise, err, tc.want)
+		}
 	}
 }

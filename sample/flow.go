@@ -188,7 +188,7 @@ func (f *Flow) step(k int, t float64, s int, base uint64) error {
 	} else if err := f.gradients(k, t, s, base); err != nil {
 		return err
 	}
-	return f.update(k, t, s)
+	return f.update(k, t, s, base)
 }
 
 // gradients computes the witness gradient of every particle into f.g chunk by chunk: for the exact flow the
@@ -251,7 +251,7 @@ func (f *Flow) gradients(k int, t float64, s int, base uint64) error {
 }
 
 // update moves the particles along f.g (Euler or DDIM) after reporting the step.
-func (f *Flow) update(k int, t float64, s int) error {
+func (f *Flow) update(k int, t float64, s int, base uint64) error {
 	P, dim := f.opt.Particles, f.dim
 	// Per-particle gradient norms and their mean, in float64 and index order.
 	var mean float64
@@ -271,7 +271,7 @@ func (f *Flow) update(k int, t float64, s int) error {
 		f.OnStep(k, t, s, mean)
 	}
 	if f.opt.Update == DDIM {
-		f.ddimStep(k, s)
+		f.ddimStep(k, s, base)
 	} else {
 		f.eulerStep(k, mean)
 	}

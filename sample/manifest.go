@@ -103,6 +103,9 @@ func flowManifest(f *Flow, source map[string]string) *Manifest {
 	if o.Update != Euler {
 		s["update"] = o.Update.String()
 		s["x0_clip"] = strconv.FormatBool(o.X0Clip)
+		if o.DDIMNoise != 0 {
+			s["ddim_noise"] = fmtFloat(o.DDIMNoise)
+		}
 		delete(s, "eta_schedule") // unused by DDIM
 		delete(s, "eta_norm")
 	}

@@ -11,6 +11,8 @@ const (
 	domainEmbed  uint64 = 0x3f61a2d8c90b7e15 // forward noise for m_N, id = image index<<32 | level
 	// domainEmbedRef is the forward noise of m_P at the reference level (RefRatio > 0), id = image index<<32 | level.
 	domainEmbedRef uint64 = 0x5c2b8e07d4a1f963
+	// domainDDIM is the fresh noise of a stochastic DDIM sub-step (DDIMNoise > 0), id = index<<32 | level*N_s+step.
+	domainDDIM uint64 = 0x2e9d4f6a81c3b075
 )
 
 // splitmix64 is a bijective 64-bit mixer (Steele, Lea, Flood 2014).

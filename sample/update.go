@@ -110,6 +110,8 @@ type ddimCoef struct {
 	ab, bb float64 // alpha_b, beta_b
 	cu, cd float64 // yhat = cu u + cd d
 	length float64 // L
+	sigma  float64 // the fresh noise's scale (DDIMNoise)
+	ce     float64 // epshat's weight sqrt(beta_b^2 - sigma^2)
 }
 
 // ddimCoefs computes the sub-step's coefficients: with r = rho a,
@@ -127,14 +129,22 @@ func (f *Flow) ddimCoefs(a, b float64) ddimCoef {
 	// for r = 0, and then cu = 1 and cd = L exactly (yhat = u + L d).
 	det := c.aa*br - c.ba*ar
 	c.cu, c.cd = db/det, -c.ba/det*c.length
+	c.ce = c.bb
+	if nu := f.opt.DDIMNoise; nu > 0 && c.bb > 0 {
+		c.sigma = nu * c.bb / c.ba * math.Sqrt(max(0, 1-(c.aa*c.aa)/(c.ab*c.ab)))
+		c.sigma = min(c.sigma, c.bb)
+		c.ce = math.Sqrt(c.bb*c.bb - c.sigma*c.sigma)
+	}
 	return c
 }
 
 // ddimStep moves every particle of the group by one DDIM sub-step (s of level k), with the gradients in f.g and
 // their norms in f.norms: d = g/||g||, yhat = cu u + cd d (clamped to [-1, 1] with X0Clip),
-// epshat = (u - alpha_a yhat)/beta_a, u <- alpha_b yhat + beta_b epshat. A particle whose gradient is exactly 0 has
-// no direction: it takes d = 0 and no X0Clip, so it is only rescaled, u <- (alpha_b cu + beta_b (1 - alpha_a cu)/beta_a) u.
-func (f *Flow) ddimStep(k, s int) {
+// epshat = (u - alpha_a yhat)/beta_a, u <- alpha_b yhat + sqrt(beta_b^2 - sigma^2) epshat + sigma xi with
+// sigma = DDIMNoise (beta_b/beta_a) sqrt(1 - alpha_a^2/alpha_b^2) (DDIM's eq. 16) and xi ~ N(0, I) from the particle's
+// own stream (base+i, level, step). A particle whose gradient is exactly 0 has no direction: it takes d = 0 and no
+// X0Clip, so it is only rescaled, u <- (alpha_b cu + beta_b (1 - alpha_a cu)/beta_a) u (plus sigma xi).
+func (f *Flow) ddimStep(k, s int, base uint64) {
 	c := f.ddimCoefs(f.ddimSpan(k, s))
 	dim := f.dim
 	for i, norm := range f.norms {
@@ -152,7 +162,13 @@ func (f *Flow) ddimStep(k, s int) {
 				y = max(-1, min(1, y))
 			}
 			eps := (u - c.aa*y) / c.ba
-			zi[j] = float32(c.ab*y + c.bb*eps)
+			zi[j] = float32(c.ab*y + c.ce*eps)
+		}
+		if c.sigma > 0 {
+			rng := f.st.at(f.opt.Seed, domainDDIM, (base+uint64(i))<<32|uint64(k*f.opt.StepsPerLevel+s))
+			for j := range zi {
+				zi[j] += float32(c.sigma * rng.NormFloat64())
+			}
 		}
 	}
 }

@@ -54,6 +54,8 @@ var settings = setting.Table[flags]{
 		"divide each step by the flow group's mean per-particle gradient norm"),
 	setting.Var("x0-clip", func(f *flags) *bool { return &f.opt.X0Clip }, flowDefaults.X0Clip,
 		"ddim: clamp each sub-step's implied clean image to [-1, 1]"),
+	setting.Var("ddim-noise", func(f *flags) *float64 { return &f.opt.DDIMNoise }, flowDefaults.DDIMNoise,
+		"ddim: fresh noise per sub-step, DDIM's eta (Song et al. 2021, eq. 16): 0 deterministic, 1 the ancestral (DDPM) step"),
 	setting.Var("spacing", func(f *flags) *diffusion.Spacing { return &f.opt.Spacing }, flowDefaults.Spacing,
 		"level spacing: uniform or quadratic"),
 	setting.Var("noise", func(f *flags) *float64 { return &f.opt.Noise }, flowDefaults.Noise,
