@@ -526,7 +526,7 @@ def grid(Z, path, nrow=16):
 
 
 def sample(a):
-    net, ck = load_ckpt(a.ckpt)
+    net, ck = load_ckpt(a.ckpt, getattr(a, 'which', 'ema'))
     if a.path is None:
         a.path = ck["args"].get("path", "vp")
     if a.target is None:
@@ -679,6 +679,7 @@ def main():
     s.add_argument("--particles", type=int, default=250)
     s.add_argument("--embed-n", type=int, default=2000)
     s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--which", default="ema", help="weights to sample with: ema or net (the raw weights)")
     d = sub.add_parser("diag")
     d.add_argument("--ckpt", required=True)
     a = p.parse_args()
