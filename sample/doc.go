@@ -35,8 +35,11 @@
 // L is the expected distance from u to its reference point alpha_r y + beta_r eps; yhat is the clean image implied
 // by "u is alpha_a y + beta_a eps, and u + L d is alpha_r y + beta_r eps"; with rho = 0 it is u + L d. A particle
 // whose gradient is exactly 0 takes d = 0 and no X0Clip: it is only rescaled. Eta (default 1, DefaultOptionsFor)
-// scales L; EtaSchedule and EtaNorm do not apply. Clip still clamps at the end (or after every sub-step). The update
-// is per particle, so determinism, chunk independence and sharding hold as for Euler.
+// scales L; EtaSchedule and EtaNorm do not apply. Clip still clamps at the end (or after every sub-step).
+// DDIMNoise nu in [0, 1] makes the sub-steps stochastic (DDIM's eta, Song et al. 2021, eq. 16):
+// u <- alpha_b yhat + sqrt(beta_b^2 - sigma^2) epshat + sigma xi, sigma = nu (beta_b/beta_a) sqrt(1 - alpha_a^2/alpha_b^2),
+// xi ~ N(0, I) from the particle's own stream for (level, sub-step); 0 is the deterministic step, 1 the ancestral
+// one. The update is per particle, so determinism, chunk independence and sharding hold as for Euler.
 //
 // Everything is deterministic: particle j starts from its own seeded random stream, noise-injection draws depend only
 // on (j, level, step), and every sum that couples particles is taken in float64 in index order. The same critic,

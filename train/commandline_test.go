@@ -86,7 +86,7 @@ func TestCommandLineErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"-groups", "two"}, "invalid value"},
-		{[]string{"-mmd", "fancy"}, "want unbiased or biased"},
+		{[]string{"-mmd", "fancy"}, "want unbiased, biased or paired"},
 		{[]string{"-l2", "none"}, "want witness, set-means or features"},
 		{[]string{"-penalty-at", "y"}, "want xt or interp"},
 		{[]string{"-tdist", "beta"}, "unknown t distribution"},
