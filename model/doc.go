@@ -77,6 +77,10 @@
 //
 //	MMD "unbiased"   MMD_u^2 above (also "")
 //	MMD "biased"     MMD_b^2 = ||mean a - mean b||^2 = ||c||^2 (the V-statistic; it keeps the i = j terms)
+//	MMD "paired"     for rows that are pairs (row i of y the partner of row i of x_t: the trainer's -mmd paired
+//	                 gives the same image and noise at two levels): with d_i = b_i - a_i,
+//	                 MMD_p^2 = (||sum d||^2 - sum ||d_i||^2) / (B(B-1)), the mean of <d_i, d_j> over i != j,
+//	                 unbiased for pairs; each pair's term is <d_i, c_-i>, about grad f(x_i) . (y_i - x_i)
 //	L2 "witness"     F_l2 = (sum_i f(a_i)^2 + sum_j f(b_j)^2) / (2B) (also "")
 //	L2 "set-means"   F_l2 = ((mean_i f(a_i))^2 + (mean_j f(b_j))^2) / 2 = (<mean a, c>^2 + <mean b, c>^2) / 2:
 //	                 bounds the witness's offset and scale without shrinking its variance within each set
@@ -114,7 +118,7 @@
 // Reshape). Gorgonia's own Conv2d, pooling and 4-D reductions are not used.
 //
 // This penalty is exact: the float64 finite-difference test of the full loss (all three terms, each term on its
-// own too, and every LossConfig variant: biased MMD, each l2 term, interpolates, 2 to 4 groups) over every
+// own too, and every LossConfig variant: biased and paired MMD, each l2 term, interpolates, 2 to 4 groups) over every
 // parameter tensor of the tiny preset at 8x8 and 16x16, 1 and 3 channels, agrees to a worst relative error of 2e-6
 // (typically 1e-7, which is the finite-difference error itself). The alternative, a
 // finite-difference directional penalty, was not built: the notes measured it at 3e-7 (float64) to 1e-4 (float32)
