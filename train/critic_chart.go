@@ -19,6 +19,8 @@ var diagPanels = []struct {
 	{"participation ratio of phi(y; t) on clean data (collapse: 1-5)", func(l LevelDiag) float64 { return l.PRRef }},
 	{"witness std on clean data (flat witness: near 0)", func(l LevelDiag) float64 { return l.WitnessRefStd }},
 	{"cosine of grad f(x_t) with x0 - x_t (good: near 1 at low t)", func(l LevelDiag) float64 { return l.GradCos }},
+	{"cosine of grad f(x_t) with x_s - x_t, s the reference level (= the above for s = 0)",
+		func(l LevelDiag) float64 { return l.StepCos }},
 	{"MMD^2 (unbiased, linear kernel on phi)", func(l LevelDiag) float64 { return l.MMD2 }},
 }
 

@@ -67,6 +67,11 @@ type LevelDiag struct {
 	// (per pixel value: inputs in [-1, 1]).
 	GradCos  float64 `json:"grad_cos"`
 	GradNorm float64 `json:"grad_norm"`
+
+	// StepCos is the mean cosine between g_i and x_s^i - x_t^i, x_s^i = alpha_s x0^i + beta_s eps^i the same image
+	// with the same noise at the reference level s = RefT: the step a -ref-ratio critic's witness is trained to point
+	// along (with -mmd paired, exactly the pairs' displacement). Equal to GradCos when s = 0.
+	StepCos float64 `json:"step_cos"`
 }
 
 // CriticDiag are the critic diagnostics of one set of weights: one record per level. In a run directory it is one
@@ -170,6 +175,14 @@ func diagnose(p *model.Params, sched diffusion.Schedule, opt DiagOptions, set di
 			}
 		}
 		lv.GradCos, lv.GradNorm = gradStats(grad, x0, xt, n, size)
+		lv.StepCos = lv.GradCos
+		if s > 0 {
+			// The reference point of each noisy image: reuse ref, whose features are done.
+			if err := sched.Forward(ref, x0, eps, s); err != nil {
+				return nil, fmt.Errorf("train: DiagnoseCritic: %w", err)
+			}
+			lv.StepCos, _ = gradStats(grad, ref, xt, n, size)
+		}
 		out.Levels = append(out.Levels, lv)
 	}
 	return out, nil

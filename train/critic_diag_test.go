@@ -312,7 +312,7 @@ func TestDiagnoseMatchesIndependentComputation(t *testing.T) {
 				return s
 			}
 			const h = 1e-2
-			var cos, norm float64
+			var cos, norm, stepCos float64
 			for i := range n {
 				g := make([]float64, size)
 				z := append([]float32(nil), xt[i]...)
@@ -333,6 +333,24 @@ func TestDiagnoseMatchesIndependentComputation(t *testing.T) {
 				}
 				cos += gr / math.Sqrt(gg*rr) / n
 				norm += math.Sqrt(gg) / n
+				// The step to the same image with the same noise at s (the clean image when s = 0).
+				xs := set.x0[i*size : (i+1)*size]
+				if s > 0 {
+					xs = noise(xs, set.eps[i*size:(i+1)*size], s)
+				}
+				gr, rr = 0, 0
+				for k := range size {
+					r := float64(xs[k]) - float64(xt[i][k])
+					gr += g[k] * r
+					rr += r * r
+				}
+				stepCos += gr / math.Sqrt(gg*rr) / n
+			}
+			if math.Abs(lv.StepCos-stepCos) > 1e-4*math.Abs(stepCos)+1e-5 {
+				t.Errorf("%s: t = %v: step cosine %v; finite differences give %v", tc.name, level, lv.StepCos, stepCos)
+			}
+			if s > 0 && math.Abs(stepCos-cos) < 1e-3 {
+				t.Errorf("%s: t = %v: the step and clean-image cosines agree (%v): the test cannot tell them apart", tc.name, level, cos)
 			}
 			// Measured: cosines agree to 2e-6 and norms to 1e-6 relative (the finite differences' own error).
 			if math.Abs(lv.GradCos-cos) > 1e-4*math.Abs(cos)+1e-5 || math.Abs(lv.GradNorm-norm) > 1e-4*norm {

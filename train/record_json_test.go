@@ -73,3 +73,35 @@ func TestRecordLevels(t *testing.T) {
 		t.Errorf("a line without levels: %+v, %v", old, err)
 	}
 }
+
+// TestLevelDiagJSON: a level's diagnostics survive the round trip with NaN and infinities, and a record written
+// before step_cos existed reads with StepCos = GradCos for a clean reference and NaN (unknown) otherwise.
+func TestLevelDiagJSON(t *testing.T) {
+	l := LevelDiag{T: 0.5, RefT: 0.4, MMD2: math.NaN(), GradCos: 0.7, GradNorm: math.Inf(1), StepCos: 0.6}
+	b, err := json.Marshal(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back LevelDiag
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.StepCos != 0.6 || back.GradCos != 0.7 || !math.IsNaN(back.MMD2) || !math.IsInf(back.GradNorm, 1) {
+		t.Fatalf("round trip %s gave %+v", b, back)
+	}
+	for _, tc := range []struct {
+		line string
+		want float64 // NaN: unknown
+	}{
+		{`{"t":0.5,"ref_t":0,"grad_cos":0.7}`, 0.7},
+		{`{"t":0.5,"ref_t":0.4,"grad_cos":0.7}`, math.NaN()},
+	} {
+		var l LevelDiag
+		if err := json.Unmarshal([]byte(tc.line), &l); err != nil {
+			t.Fatal(err)
+		}
+		if got := l.StepCos; got != tc.want && !(math.IsNaN(got) && math.IsNaN(tc.want)) {
+			t.Errorf("%s: StepCos %v, want %v", tc.line, got, tc.want)
+		}
+	}
+}

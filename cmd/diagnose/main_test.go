@@ -77,7 +77,7 @@ func TestDiagnose(t *testing.T) {
 		t.Fatalf("exit %d\n%s\nstderr:\n%s", code, out, errs)
 	}
 	for i, level := range train.DiagLevels() {
-		if f := strings.Fields(lines[2+i]); len(f) != 13 || f[0] != strings.TrimSpace((&levelList{level}).String()) {
+		if f := strings.Fields(lines[2+i]); len(f) != 14 || f[0] != strings.TrimSpace((&levelList{level}).String()) {
 			t.Errorf("row %d: %q", i, lines[2+i])
 		}
 	}
