@@ -312,11 +312,7 @@ func packB(nr int, tB bool, b []float32, ldb, pc, kb, jc, nb int, dst []float32)
 					panel[p*nr+j] = v
 				}
 			}
-			if cols < nr {
-				for p := 0; p < kb; p++ {
-					clear(panel[p*nr+cols : (p+1)*nr])
-				}
-			}
+			zeroPanelTail(panel, kb, nr, cols)
 			continue
 		}
 		for p := 0; p < kb; p++ {
@@ -352,4 +348,15 @@ func goKernel(mr, nr int) microKernel {
 			}
 		}
 	}}
+}
+
+// zeroPanelTail zeroes columns cols..nr-1 of each of the kb rows of a packed B panel (row stride nr), so that a
+// ragged last panel multiplies as zeros.
+func zeroPanelTail(panel []float32, kb, nr, cols int) {
+	if cols >= nr {
+		return
+	}
+	for p := 0; p < kb; p++ {
+		clear(panel[p*nr+cols : (p+1)*nr])
+	}
 }

@@ -81,11 +81,7 @@ func packBPatches(nr int, tB bool, pt *Patches, pc, kb, jc, nb int, dst []float3
 					panel[p*nr+j] = v
 				}
 			}
-			if cols < nr {
-				for p := 0; p < kb; p++ {
-					clear(panel[p*nr+cols : (p+1)*nr])
-				}
-			}
+			zeroPanelTail(panel, kb, nr, cols)
 		}
 		return
 	}
