@@ -67,6 +67,7 @@ func TestTrainStepGradient(t *testing.T) {
 	setMeans := func(l *LossConfig) { l.L2 = L2SetMeans }
 	features := func(l *LossConfig) { l.L2 = L2Features }
 	interp := func(l *LossConfig) { l.PenaltyAt = PenaltyAtInterp }
+	zero := func(l *LossConfig) { l.Penalty = PenaltyZero }
 	groups := func(g int) func(*LossConfig) { return func(l *LossConfig) { l.Groups = g } }
 	all := func(fs ...func(*LossConfig)) func(*LossConfig) {
 		return func(l *LossConfig) {
@@ -100,6 +101,10 @@ func TestTrainStepGradient(t *testing.T) {
 		{size: 8, ch: 3, pool: "flatten", lc: LossConfig{MMD: MMDPaired}, headScale: 1},
 		{size: 8, ch: 1, pool: "flatten", lc: with(full, paired), headScale: 12},
 		{size: 8, ch: 3, pool: "flatten", lc: with(full, all(groups(2), interp, paired)), headScale: 12, batch: 6},
+		// The zero-centred penalty, alone, in the full loss, and with groups, pairs and interpolates.
+		{size: 8, ch: 3, pool: "flatten", lc: LossConfig{LambdaGrad: 1, Penalty: PenaltyZero}, headScale: 12},
+		{size: 8, ch: 1, pool: "flatten", lc: with(full, zero), headScale: 12},
+		{size: 8, ch: 3, pool: "flatten", lc: with(full, all(groups(2), interp, paired, zero)), headScale: 12, batch: 6},
 		// The l2 terms on the set means and on the features, alone and in the full loss.
 		{size: 8, ch: 3, pool: "flatten", lc: LossConfig{LambdaL2: 1, L2: L2SetMeans}, headScale: 1},
 		{size: 8, ch: 3, pool: "flatten", lc: LossConfig{LambdaL2: 1, L2: L2Features}, headScale: 1},

@@ -7,11 +7,18 @@ import (
 
 // LossConfig weighs and selects the terms of the DMMD critic loss -MMD^2 + LambdaL2 F_l2 + LambdaGrad F_grad (see
 // the package documentation for the formulas). It is recorded in checkpoints; the zero value of every selector
-// (MMD, L2, PenaltyAt, Groups) is the original loss, so configurations written before a selector existed load
+// (MMD, L2, PenaltyAt, Penalty, Groups) is the original loss, so configurations written before a selector existed load
 // unchanged.
 type LossConfig struct {
 	LambdaL2   float64 `json:"lambda_l2"`   // weight of F_l2 (see L2)
-	LambdaGrad float64 `json:"lambda_grad"` // weight of F_grad = mean_i (||grad_z f_t(z_i)|| - 1)^2
+	LambdaGrad float64 `json:"lambda_grad"` // weight of F_grad (see Penalty)
+	// Penalty is the form of F_grad: "gp" (WGAN-GP's mean_i (||grad_z f_t(z_i)|| - 1)^2, Gulrajani et al. 2017;
+	// also when empty) or "zero" (zero-centred: mean_i ||grad_z f_t(z_i)||^2, the Sobolev-GAN / R1 form, Mroueh et
+	// al. 2018, Mescheder et al. 2018). With "zero" and the penalty at x_t, the critic between P_t and a nearby
+	// reference level is the Sobolev critic: solving -div(p_t grad f) = p_ref - p_t, its gradient is, to first
+	// order in the step, proportional to the probability-flow velocity (docs/quality.md); with "gp" it is the unit
+	// direction of a W1 flux, which is not.
+	Penalty string `json:"penalty,omitempty"`
 	// PenaltyAt is where F_grad reads the witness gradient: "xt" (the noisy points, the seed's choice; also
 	// when empty) or "interp" (points z_i = u_i x_t^i + (1 - u_i) y^i on the segments between the two batches,
 	// as in WGAN-GP; the caller draws them and passes them to RunAt or RunLevels).
@@ -32,7 +39,7 @@ type LossConfig struct {
 	Groups int `json:"groups,omitempty"`
 }
 
-// Choices for LossConfig.PenaltyAt, LossConfig.MMD and LossConfig.L2.
+// Choices for LossConfig.PenaltyAt, LossConfig.Penalty, LossConfig.MMD and LossConfig.L2.
 const (
 	PenaltyAtXT     = "xt"
 	PenaltyAtInterp = "interp"
@@ -40,6 +47,9 @@ const (
 	MMDUnbiased = "unbiased"
 	MMDBiased   = "biased"
 	MMDPaired   = "paired"
+
+	PenaltyGP   = "gp"
+	PenaltyZero = "zero"
 
 	L2Witness  = "witness"
 	L2SetMeans = "set-means"
@@ -69,6 +79,9 @@ func (l LossConfig) Validate() error {
 	if l.MMD != "" && l.MMD != MMDUnbiased && l.MMD != MMDBiased && l.MMD != MMDPaired {
 		return fmt.Errorf("%w: mmd estimator %q (want unbiased, biased or paired)", ErrConfig, l.MMD)
 	}
+	if l.Penalty != "" && l.Penalty != PenaltyGP && l.Penalty != PenaltyZero {
+		return fmt.Errorf("%w: penalty %q (want gp or zero)", ErrConfig, l.Penalty)
+	}
 	if l.L2 != "" && l.L2 != L2Witness && l.L2 != L2SetMeans && l.L2 != L2Features {
 		return fmt.Errorf("%w: l2 term %q (want witness, set-means or features)", ErrConfig, l.L2)
 	}
@@ -89,7 +102,7 @@ type Stats struct {
 	Loss        float64 `json:"loss"`         // -MMD2 + LambdaL2 L2 + LambdaGrad GradPenalty
 	MMD2        float64 `json:"mmd2"`         // the linear-kernel MMD^2 estimate (LossConfig.MMD) between phi(x_t) and phi(y)
 	L2          float64 `json:"l2"`           // the l2 term F_l2 (LossConfig.L2)
-	GradPenalty float64 `json:"grad_penalty"` // mean of (||grad_z f_t|| - 1)^2 at the penalty points
+	GradPenalty float64 `json:"grad_penalty"` // F_grad (LossConfig.Penalty) at the penalty points
 	GradNorm    float64 `json:"grad_norm"`    // mean of ||grad_z f_t|| at the penalty points
 }
 

@@ -102,14 +102,20 @@ func (l *lossTerms) l2(kind string) *G.Node {
 	}
 }
 
-// penalty returns F_grad = mean_i (||grad_z f(z_i)|| - 1)^2 and the mean gradient norm, for gz (B, C, H, W) the
-// witness gradients at the B penalty points (inputSize = C H W values each). Equal groups make the mean over groups
-// of the per-group means the mean over all points.
-func (l *lossTerms) penalty(gz *G.Node, inputSize int) (pen, gnorm *G.Node) {
+// penalty returns F_grad and the mean gradient norm, for gz (B, C, H, W) the witness gradients at the B penalty
+// points (inputSize = C H W values each): F_grad = mean_i (||grad_z f(z_i)|| - 1)^2 (PenaltyGP) or
+// mean_i ||grad_z f(z_i)||^2 (PenaltyZero). Equal groups make the mean over groups of the per-group means the mean
+// over all points.
+func (l *lossTerms) penalty(gz *G.Node, inputSize int, form string) (pen, gnorm *G.Node) {
 	e, b := l.e, l.b
 	gzFlat := e.Op(G.Reshape(gz, tensor.Shape{l.batch, inputSize}))
-	norms := e.Op(G.Sqrt(e.Op(G.Add(e.Op(G.Sum(e.Op(G.Square(gzFlat)), 1)), b.constant(gradNormEps)))))
-	pen = e.Op(G.Mean(e.Op(G.Square(e.Op(G.Sub(norms, b.constant(1)))))))
+	sq := e.Op(G.Sum(e.Op(G.Square(gzFlat)), 1))
+	norms := e.Op(G.Sqrt(e.Op(G.Add(sq, b.constant(gradNormEps)))))
+	if form == PenaltyZero {
+		pen = e.Op(G.Mean(sq))
+	} else {
+		pen = e.Op(G.Mean(e.Op(G.Square(e.Op(G.Sub(norms, b.constant(1)))))))
+	}
 	return pen, e.Op(G.Mean(norms))
 }
 

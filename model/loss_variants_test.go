@@ -28,6 +28,8 @@ func TestLossVariantsMatchReference(t *testing.T) {
 		{LambdaL2: 0.3, LambdaGrad: 2, Groups: 3, PenaltyAt: PenaltyAtInterp},
 		{LambdaL2: 0.3, LambdaGrad: 2, MMD: MMDPaired},
 		{LambdaL2: 0.3, LambdaGrad: 2, Groups: 2, MMD: MMDPaired, PenaltyAt: PenaltyAtInterp},
+		{LambdaL2: 0.3, LambdaGrad: 2, Penalty: PenaltyZero},
+		{LambdaL2: 0.3, LambdaGrad: 2, Groups: 2, MMD: MMDPaired, Penalty: PenaltyZero, PenaltyAt: PenaltyAtInterp},
 	} {
 		name, _ := json.Marshal(lc)
 		t.Run(string(name), func(t *testing.T) {
@@ -99,7 +101,11 @@ func TestLossVariantsMatchReference(t *testing.T) {
 					at = z
 				}
 				for _, norm := range witnessGradNorms(t, w, level, rows(at, g), c) {
-					pen += (norm - 1) * (norm - 1) / float64(batch)
+					if lc.Penalty == PenaltyZero {
+						pen += norm * norm / float64(batch)
+					} else {
+						pen += (norm - 1) * (norm - 1) / float64(batch)
+					}
 					gn += norm / float64(batch)
 				}
 			}
@@ -181,6 +187,9 @@ func TestLossConfigValidate(t *testing.T) {
 		{LossConfig{Groups: -1}, false},
 		{LossConfig{Groups: maxGroups + 1}, false},
 		{LossConfig{PenaltyAt: "y"}, false},
+		{LossConfig{Penalty: PenaltyGP}, true},
+		{LossConfig{Penalty: PenaltyZero, PenaltyAt: PenaltyAtInterp}, true},
+		{LossConfig{Penalty: "r1"}, false},
 		{LossConfig{LambdaL2: math.NaN()}, false},
 		{LossConfig{LambdaGrad: -1}, false},
 	} {

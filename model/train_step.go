@@ -104,7 +104,7 @@ func (s *TrainStep) build() (err error) {
 	if err != nil {
 		return err
 	}
-	pen, gnorm := l.penalty(gz, cfg.InputSize())
+	pen, gnorm := l.penalty(gz, cfg.InputSize(), s.lc.Penalty)
 	loss := l.loss(mmd2, l2, pen, s.lc)
 	if e.Err != nil {
 		return e.Err

@@ -508,3 +508,78 @@ func TestDDIMNoise(t *testing.T) {
 		}
 	}
 }
+
+// radial is a critic whose witness gradient at u is u itself, so that particles' gradient norms differ.
+type radial struct{ dim int }
+
+func (c radial) Shape() (int, int, int) { return 1, 1, c.dim }
+func (c radial) FeatureDim() int        { return 3 }
+func (c radial) Features(z []float32, t float64, out []float32) error {
+	clear(out)
+	return nil
+}
+func (c radial) WitnessGrad(z []float32, t float64, dirs, out []float32) error {
+	copy(out, z)
+	return nil
+}
+
+// TestDDIMGradLength: one DDIM step from t_1 to the clean end (rho = 0, so z = yhat = u + L d) moves particle i by
+// L g_i/||g_i|| by default and by L g_i/mean_j ||g_j|| with DDIMGradLen: the same direction, its length scaled by
+// ||g_i|| over the group's mean, so that the group's mean length is still L.
+func TestDDIMGradLength(t *testing.T) {
+	const dim, n = 8, 4
+	run := func(gradLen bool) []float32 {
+		o := sample.DefaultOptionsFor(sample.Exact, sample.DDIM, dim)
+		o.Levels, o.StepsPerLevel, o.Particles, o.Clip, o.X0Clip, o.TMax, o.TMin = 1, 1, n, sample.ClipNone, false, 0.5, 0.5
+		o.DDIMGradLen = gradLen
+		c := radial{dim}
+		lv, err := o.LevelGrid()
+		if err != nil {
+			t.Fatal(err)
+		}
+		emb, err := sample.ComputeEmbeddings(c, newCloud(4, dim, 2), lv, sample.EmbedOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := sample.NewFlow(c, emb, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		z, err := f.Sample(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return z
+	}
+	o := sample.DefaultOptionsFor(sample.Exact, sample.DDIM, dim)
+	o.Levels, o.TMax, o.TMin = 1, 0.5, 0.5
+	u := starts(t, o, dim, n)
+	plain, scaled := run(false), run(true)
+	norms := make([]float64, n)
+	var mean float64
+	for i := range n {
+		for _, v := range u[i*dim : (i+1)*dim] {
+			norms[i] += float64(v) * float64(v)
+		}
+		norms[i] = math.Sqrt(norms[i])
+		mean += norms[i] / n
+	}
+	spread := 0.0
+	for i := range n {
+		spread = max(spread, math.Abs(norms[i]/mean-1))
+		for j := i * dim; j < (i+1)*dim; j++ {
+			want := float64(u[j]) + norms[i]/mean*(float64(plain[j])-float64(u[j]))
+			if math.Abs(float64(scaled[j])-want) > 1e-4*(1+math.Abs(want)) {
+				t.Fatalf("particle %d value %d: %v with -ddim-grad-length, want %v (norm ratio %v)", i, j, scaled[j], want, norms[i]/mean)
+			}
+		}
+	}
+	if spread < 0.05 {
+		t.Fatalf("the particles' gradient norms differ by at most %.3f of their mean: the test cannot tell the modes apart", spread)
+	}
+	o.Update = sample.Euler
+	o.DDIMGradLen = true
+	if err := o.Validate(); err == nil || !strings.Contains(err.Error(), "needs the ddim update") {
+		t.Errorf("euler with ddim grad length: error %v, want one containing %q", err, "needs the ddim update")
+	}
+}

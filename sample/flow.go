@@ -271,7 +271,7 @@ func (f *Flow) update(k int, t float64, s int, base uint64) error {
 		f.OnStep(k, t, s, mean)
 	}
 	if f.opt.Update == DDIM {
-		f.ddimStep(k, s, base)
+		f.ddimStep(k, s, base, mean)
 	} else {
 		f.eulerStep(k, mean)
 	}

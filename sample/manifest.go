@@ -106,6 +106,9 @@ func flowManifest(f *Flow, source map[string]string) *Manifest {
 		if o.DDIMNoise != 0 {
 			s["ddim_noise"] = fmtFloat(o.DDIMNoise)
 		}
+		if o.DDIMGradLen {
+			s["ddim_grad_length"] = "true"
+		}
 		delete(s, "eta_schedule") // unused by DDIM
 		delete(s, "eta_norm")
 	}

@@ -186,6 +186,7 @@ type Options struct {
 	EtaNorm       bool              // -eta-norm: divide each step by the flow group's mean per-particle gradient norm (Euler only)
 	X0Clip        bool              // -x0-clip: clamp DDIM's implied clean image yhat to [-1, 1] (DDIM only)
 	DDIMNoise     float64           // -ddim-noise: DDIM's eta (Song et al. 2021, eq. 16): 0 deterministic, 1 ancestral (DDIM only)
+	DDIMGradLen   bool              // -ddim-grad-length: each particle's L in proportion to its gradient norm over the group's mean (DDIM only)
 	RefRatio      float64           // the critic's reference ratio rho (train.Config.RefRatio); m_P must be taken at it
 	Spacing       diffusion.Spacing // -spacing uniform|quadratic
 	Noise         float64           // -noise: noise-injection scale nu at t_max, decaying linearly to 0 at t_min
@@ -272,6 +273,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("sample: ddim noise = %v, want 0 <= value <= 1", o.DDIMNoise)
 	case o.DDIMNoise > 0 && o.Update != DDIM:
 		return fmt.Errorf("sample: ddim noise %v needs the ddim update", o.DDIMNoise)
+	case o.DDIMGradLen && o.Update != DDIM:
+		return fmt.Errorf("sample: ddim grad length needs the ddim update")
 	case !finite(o.Noise) || o.Noise < 0:
 		return fmt.Errorf("sample: noise = %v, want a finite value >= 0", o.Noise)
 	case o.Clip != ClipEnd && o.Clip != ClipStep && o.Clip != ClipNone:

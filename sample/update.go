@@ -144,7 +144,10 @@ func (f *Flow) ddimCoefs(a, b float64) ddimCoef {
 // sigma = DDIMNoise (beta_b/beta_a) sqrt(1 - alpha_a^2/alpha_b^2) (DDIM's eq. 16) and xi ~ N(0, I) from the particle's
 // own stream (base+i, level, step). A particle whose gradient is exactly 0 has no direction: it takes d = 0 and no
 // X0Clip, so it is only rescaled, u <- (alpha_b cu + beta_b (1 - alpha_a cu)/beta_a) u (plus sigma xi).
-func (f *Flow) ddimStep(k, s int, base uint64) {
+// With DDIMGradLen, d = g/mean instead (mean: the group's mean gradient norm), so that each particle's step length is
+// L ||g|| / mean: for a critic whose gradient is proportional to the expected step (the zero-centred penalty,
+// model.PenaltyZero), the relative lengths are the critic's own; the group keeps the schedule's mean length.
+func (f *Flow) ddimStep(k, s int, base uint64, mean float64) {
 	c := f.ddimCoefs(f.ddimSpan(k, s))
 	dim := f.dim
 	for i, norm := range f.norms {
@@ -152,6 +155,9 @@ func (f *Flow) ddimStep(k, s int, base uint64) {
 		inv, clip := 0.0, f.opt.X0Clip
 		if norm > 0 {
 			inv = 1 / norm
+			if f.opt.DDIMGradLen {
+				inv = 1 / mean
+			}
 		} else {
 			clip = false
 		}

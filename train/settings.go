@@ -93,7 +93,10 @@ var settings = setting.Table[Config]{
 			"recipe has a norm of 10-20, a rare spike thousands, which without the clip sets training back "+
 			"thousands of steps: docs/quality.md); default per dataset, see below"),
 	setting.Var("lambda-grad", func(c *Config) *float64 { return &c.Loss.LambdaGrad }, model.DefaultLoss().LambdaGrad,
-		"weight of the gradient penalty mean (||grad_z f|| - 1)^2"),
+		"weight of the gradient penalty (see -penalty)"),
+	setting.Var("penalty", func(c *Config) *string { return &c.Loss.Penalty }, "",
+		"the gradient penalty's form: gp (WGAN-GP: mean (||grad_z f|| - 1)^2) or zero (zero-centred, the "+
+			"Sobolev-GAN/R1 form: mean ||grad_z f||^2)", setting.OneOf(model.PenaltyGP, model.PenaltyZero)),
 	setting.Var("lambda-l2", func(c *Config) *float64 { return &c.Loss.LambdaL2 }, model.DefaultLoss().LambdaL2,
 		"weight of the l2 (variance) penalty mean f^2"),
 	// MNIST pairs its batches (issue 10, docs/quality.md): the critic reaches at 1,000 steps what the unpaired

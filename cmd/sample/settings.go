@@ -56,6 +56,9 @@ var settings = setting.Table[flags]{
 		"ddim: clamp each sub-step's implied clean image to [-1, 1]"),
 	setting.Var("ddim-noise", func(f *flags) *float64 { return &f.opt.DDIMNoise }, flowDefaults.DDIMNoise,
 		"ddim: fresh noise per sub-step, DDIM's eta (Song et al. 2021, eq. 16): 0 deterministic, 1 the ancestral (DDPM) step"),
+	setting.Var("ddim-grad-length", func(f *flags) *bool { return &f.opt.DDIMGradLen }, flowDefaults.DDIMGradLen,
+		"ddim: each particle's step length in proportion to its witness-gradient norm over its flow group's mean (the "+
+			"schedule's length on average); meant for critics trained with -penalty zero"),
 	setting.Var("spacing", func(f *flags) *diffusion.Spacing { return &f.opt.Spacing }, flowDefaults.Spacing,
 		"level spacing: uniform or quadratic"),
 	setting.Var("noise", func(f *flags) *float64 { return &f.opt.Noise }, flowDefaults.Noise,
