@@ -28,6 +28,8 @@ type TrainConfig struct {
 	// RefRatio rho: the critic at level t separates P_t from the data noised to rho t (0: the clean data).
 	RefRatio float64 `json:"ref_ratio,omitempty"`
 	Seed     uint64  `json:"seed"`
+	// Loss is the critic's loss (the sampler's defaults depend on its gradient penalty).
+	Loss model.LossConfig `json:"loss"`
 
 	Fingerprint *Fingerprint `json:"data_fingerprint,omitempty"`
 }

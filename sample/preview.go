@@ -19,15 +19,19 @@ type PreviewOptions struct {
 }
 
 // PreviewDefaults are the flow settings of a training-time preview for a critic trained against the clean data:
-// PreviewDefaultsFor(dim, 0).
-func PreviewDefaults(dim int) Options { return PreviewDefaultsFor(dim, 0) }
+// PreviewDefaultsFor(dim, 0, false).
+func PreviewDefaults(dim int) Options { return PreviewDefaultsFor(dim, 0, false) }
 
 // PreviewDefaultsFor are the flow settings of a training-time preview for a critic trained at reference ratio
-// refRatio: the exact flow with 64 particles (one group) and UpdateFor(refRatio), otherwise DefaultOptionsFor (50
-// levels of 2 steps, NFE 100), with RefRatio set. Fewer levels are cheaper but misleading: on MNIST a 20-level
+// refRatio with the zero-centred gradient penalty or not (zeroCentred): the exact flow with 64 particles (one group)
+// and UpdateFor(refRatio) (its Eta DDIMEtaFor(zeroCentred) for DDIM), otherwise DefaultOptionsFor (50 levels of 2
+// steps, NFE 100), with RefRatio set. Fewer levels are cheaper but misleading: on MNIST a 20-level
 // preview still showed noise when the default flow already drew digit shapes.
-func PreviewDefaultsFor(dim int, refRatio float64) Options {
+func PreviewDefaultsFor(dim int, refRatio float64, zeroCentred bool) Options {
 	o := DefaultOptionsFor(Exact, UpdateFor(refRatio), dim)
+	if o.Update == DDIM {
+		o.Eta = DDIMEtaFor(zeroCentred)
+	}
 	o.Particles = 64
 	o.Chunk = 64
 	o.RefRatio = refRatio

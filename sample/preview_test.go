@@ -85,3 +85,27 @@ func TestPreviewRefRatio(t *testing.T) {
 		t.Error("rho 0 embeddings accepted for a rho 0.5 preview")
 	}
 }
+
+// TestPreviewDefaultsFor: a -ref-ratio critic's preview takes the ddim update with DDIMEtaFor's eta (1 for the
+// zero-centred penalty, 1.3 for WGAN-GP's), a clean-reference critic's the Euler update with its own defaults.
+func TestPreviewDefaultsFor(t *testing.T) {
+	for _, tc := range []struct {
+		rho  float64
+		zero bool
+		u    sample.Update
+		eta  float64
+	}{
+		{0.8, true, sample.DDIM, sample.DefaultDDIMEtaZero},
+		{0.8, false, sample.DDIM, sample.DefaultDDIMEta},
+		{0, true, sample.Euler, sample.DefaultOptionsFor(sample.Exact, sample.Euler, 16).Eta},
+	} {
+		o := sample.PreviewDefaultsFor(16, tc.rho, tc.zero)
+		if o.Update != tc.u || o.Eta != tc.eta || o.RefRatio != tc.rho || o.Particles != 64 {
+			t.Errorf("rho %v, zero-centred %v: update %v, eta %v, rho %v, particles %d; want %v, %v, %v, 64",
+				tc.rho, tc.zero, o.Update, o.Eta, o.RefRatio, o.Particles, tc.u, tc.eta, tc.rho)
+		}
+	}
+	if sample.DefaultDDIMEtaZero == sample.DefaultDDIMEta {
+		t.Error("the two DDIM defaults are equal: the test cannot tell them apart")
+	}
+}

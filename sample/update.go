@@ -41,6 +41,22 @@ func UpdateFor(refRatio float64) Update {
 // eta 0.7 / 1 / 1.3 / 1.6 / 2 gave 411 / 189 / 163 / 193 / 165 for seed 0, and 1 / 1.3 gave 203 / 178 for seed 1.
 const DefaultDDIMEta = 1.3
 
+// DefaultDDIMEtaZero is Eta for the DDIM update of a critic trained with the zero-centred gradient penalty (train's
+// -penalty zero, model.PenaltyZero), whose gradient follows the step to the reference level more closely: MNIST's
+// recipe at 2,000 steps (docs/quality.md) scored 132 and 123 (two sampler seeds) at eta 1 against 141 and 133 at
+// 1.3 for seed 0, 124 against 140 for seed 1; an oracle critic (the exact posterior of 2,000 training digits) 4.7
+// at eta 1 against 12.8 at 1.3. A WGAN-GP critic keeps DefaultDDIMEta (its seed-0 checkpoint: 186 at eta 1).
+const DefaultDDIMEtaZero = 1.0
+
+// DDIMEtaFor returns the DDIM update's default Eta for a critic trained with the zero-centred gradient penalty
+// (zeroCentred) or with WGAN-GP's: DefaultDDIMEtaZero or DefaultDDIMEta.
+func DDIMEtaFor(zeroCentred bool) float64 {
+	if zeroCentred {
+		return DefaultDDIMEtaZero
+	}
+	return DefaultDDIMEta
+}
+
 // String returns the flag spelling of u.
 func (u Update) String() string {
 	switch u {

@@ -47,7 +47,7 @@ func ReadScores(dir string) ([]SampleScore, error) {
 // (its update is sample.UpdateFor it, as cmd/sample's default) on the run's own VP path, with m_P at that ratio.
 func previewOptions(c *Config) sample.PreviewOptions {
 	opt := sample.PreviewOptions{N: c.Sample.Particles, Seed: c.Seed}
-	opt.Flow = sample.PreviewDefaultsFor(c.Model.InputSize(), c.RefRatio)
+	opt.Flow = sample.PreviewDefaultsFor(c.Model.InputSize(), c.RefRatio, c.Loss.Penalty == model.PenaltyZero)
 	opt.Flow.Particles = c.Sample.Particles
 	opt.Flow.Seed = c.Seed
 	opt.Flow.Schedule, opt.Flow.TMin = c.Sched, c.Sched.TMin

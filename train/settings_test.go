@@ -14,7 +14,8 @@ import (
 
 // TestDefaultsUnchanged: the defaults derived from the settings table are, field for field, those that the code
 // before the table wrote (testdata/defaults-v1.json, written by DefaultConfig before the change), but for the
-// deliberate changes since: MNIST's sample-quality recipe (-groups 8, -ref-ratio 0.8, -grad-clip 50, -mmd paired; issue 10).
+// deliberate changes since: MNIST's sample-quality recipe (-groups 8, -ref-ratio 0.8, -grad-clip 2, -mmd paired,
+// -penalty zero; issue 10).
 func TestDefaultsUnchanged(t *testing.T) {
 	b, err := os.ReadFile("testdata/defaults-v1.json")
 	if err != nil {
@@ -25,7 +26,8 @@ func TestDefaultsUnchanged(t *testing.T) {
 		t.Fatal(err)
 	}
 	mnist := v1[datasets.MNIST]
-	mnist.Loss.Groups, mnist.RefRatio, mnist.GradClip, mnist.Loss.MMD = 8, 0.8, 50, model.MMDPaired
+	mnist.Loss.Groups, mnist.RefRatio, mnist.GradClip, mnist.Loss.MMD = 8, 0.8, 2, model.MMDPaired
+	mnist.Loss.Penalty = model.PenaltyZero
 	v1[datasets.MNIST] = mnist
 	want, _ := json.MarshalIndent(v1, "", "  ")
 	all := map[string]Config{}

@@ -9,16 +9,20 @@ import (
 	"testing"
 
 	"github.com/dmmd/dmmd/data/datasets"
+	"github.com/dmmd/dmmd/model"
 	"github.com/dmmd/dmmd/sample"
 	"github.com/dmmd/dmmd/train"
 )
 
 // refRun trains the tiny preset on a gray folder for a few steps with -ref-ratio rho.
-func refRun(t *testing.T, rho float64) string {
+func refRun(t *testing.T, rho float64) string { return refRunPenalty(t, rho, "") }
+
+// refRunPenalty is refRun with the gradient penalty's form (train's -penalty).
+func refRunPenalty(t *testing.T, rho float64, penalty string) string {
 	t.Helper()
 	cfg, _ := train.DefaultConfig(datasets.Folder)
 	cfg.Data, cfg.FolderSize, cfg.Preset, cfg.Batch, cfg.Steps = writePNGs(t, 24, 8, false), 8, "tiny", 8, 6
-	cfg.RefRatio = rho
+	cfg.RefRatio, cfg.Loss.Penalty = rho, penalty
 	cfg.Run.CkptEvery, cfg.Sample.Every = 0, 0
 	run := filepath.Join(t.TempDir(), "run")
 	if _, err := train.Run(context.Background(), cfg, train.Options{Out: run}); err != nil {
@@ -168,6 +172,33 @@ func TestDDIMFlagErrors(t *testing.T) {
 		code, log := runSample(t, append([]string{"-ckpt", "/nonexistent", "-grid", "g.png"}, tc.args...)...)
 		if code != 2 || !strings.Contains(log, tc.want) {
 			t.Errorf("%v: exit %d, want 2 and %q:\n%s", tc.args, code, tc.want, log)
+		}
+	}
+}
+
+// TestDDIMEtaByPenalty: without -eta, the ddim update takes eta 1 on a critic trained with -penalty zero (and says
+// so) and 1.3 on a WGAN-GP critic: the default grid equals the one drawn with that -eta and differs from the other.
+func TestDDIMEtaByPenalty(t *testing.T) {
+	for _, tc := range []struct {
+		penalty    string
+		eta, other string
+		note       bool
+	}{{model.PenaltyZero, "1", "1.3", true}, {"", "1.3", "1", false}} {
+		run := refRunPenalty(t, 0.5, tc.penalty)
+		tmp := t.TempDir()
+		common := []string{"-ckpt", run, "-embed-n", "16", "-levels", "4", "-particles", "4", "-n", "9"}
+		code, log := runSample(t, append(common, "-grid", filepath.Join(tmp, "default.png"))...)
+		if code != 0 || strings.Contains(log, "penalty zero") != tc.note {
+			t.Fatalf("penalty %q: exit %d, note about -penalty zero %v\n%s", tc.penalty, code, !tc.note, log)
+		}
+		for _, eta := range []string{tc.eta, tc.other} {
+			if code, log := runSample(t, append(common, "-eta", eta, "-grid", filepath.Join(tmp, eta+".png"))...); code != 0 {
+				t.Fatalf("-eta %s: exit %d\n%s", eta, code, log)
+			}
+		}
+		files := readDir(t, tmp)
+		if !bytes.Equal(files["default.png"], files[tc.eta+".png"]) || bytes.Equal(files["default.png"], files[tc.other+".png"]) {
+			t.Errorf("penalty %q: the default grid is not the one drawn with -eta %s alone", tc.penalty, tc.eta)
 		}
 	}
 }

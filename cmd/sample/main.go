@@ -114,6 +114,9 @@ func sampleMain(ctx context.Context, f *flags, set map[string]bool, stderr io.Wr
 		fmt.Fprintf(stderr, "sample: -update %v, the default for a -ref-ratio critic (-update %v to override)\n",
 			opt.Update, sample.DefaultUpdate)
 	}
+	if !set["eta"] && opt.Update == sample.DDIM && tcfg.Loss.Penalty == model.PenaltyZero {
+		fmt.Fprintf(stderr, "sample: -eta %v, ddim's default for a critic trained with -penalty zero (-eta to override)\n", opt.Eta)
+	}
 	// Everything that can be checked before the expensive work is checked first.
 	if err := opt.ValidateFor(modelShape(tcfg), tcfg.Model.FeatureDim); err != nil {
 		return usageError{err}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/dmmd/dmmd/diffusion"
 	"github.com/dmmd/dmmd/internal/setting"
+	"github.com/dmmd/dmmd/model"
 	"github.com/dmmd/dmmd/rundir"
 	"github.com/dmmd/dmmd/sample"
 )
@@ -47,7 +48,7 @@ var settings = setting.Table[flags]{
 	setting.Var("steps-per-level", func(f *flags) *int { return &f.opt.StepsPerLevel }, flowDefaults.StepsPerLevel,
 		"N_s: flow steps per level (NFE = T x N_s)"),
 	setting.Var("eta", func(f *flags) *float64 { return &f.opt.Eta }, flowDefaults.Eta,
-		"step size (constant, variance), total path length (beta-drop) or ddim's step-length multiplier; approx default: sqrt(dim); ddim default: 1.3"),
+		"step size (constant, variance), total path length (beta-drop) or ddim's step-length multiplier; approx default: sqrt(dim); ddim default: 1.3, or 1 for a critic trained with -penalty zero"),
 	setting.Var("eta-schedule", func(f *flags) *sample.EtaSchedule { return &f.opt.EtaSchedule }, flowDefaults.EtaSchedule,
 		"constant, beta-drop (spread in proportion to the drop in beta_t) or variance (eta*beta_t^2); approx default: beta-drop"),
 	setting.Var("eta-norm", func(f *flags) *bool { return &f.opt.EtaNorm }, flowDefaults.EtaNorm,
@@ -159,6 +160,9 @@ func flowOptions(f *flags, set map[string]bool, dim int, run *rundir.TrainConfig
 		return sample.Options{}, err
 	}
 	base := flags{opt: sample.DefaultOptionsFor(f.opt.Mode, f.opt.Update, dim)}
+	if base.opt.Update == sample.DDIM {
+		base.opt.Eta = sample.DDIMEtaFor(run.Loss.Penalty == model.PenaltyZero)
+	}
 	base.opt.Schedule, base.opt.TMin, base.opt.RefRatio = run.Sched, run.Sched.TMin, run.RefRatio
 	if err := settings.Copy(&base, f, set); err != nil {
 		return sample.Options{}, usageError{err}
