@@ -509,15 +509,9 @@ func TestDDIMNoise(t *testing.T) {
 	}
 }
 
-// radial is a critic whose witness gradient at u is u itself, so that particles' gradient norms differ.
-type radial struct{ dim int }
+// radial is flat with a witness gradient at u of u itself, so that particles' gradient norms differ.
+type radial struct{ flat }
 
-func (c radial) Shape() (int, int, int) { return 1, 1, c.dim }
-func (c radial) FeatureDim() int        { return 3 }
-func (c radial) Features(z []float32, t float64, out []float32) error {
-	clear(out)
-	return nil
-}
 func (c radial) WitnessGrad(z []float32, t float64, dirs, out []float32) error {
 	copy(out, z)
 	return nil
@@ -532,7 +526,7 @@ func TestDDIMGradLength(t *testing.T) {
 		o := sample.DefaultOptionsFor(sample.Exact, sample.DDIM, dim)
 		o.Levels, o.StepsPerLevel, o.Particles, o.Clip, o.X0Clip, o.TMax, o.TMin = 1, 1, n, sample.ClipNone, false, 0.5, 0.5
 		o.DDIMGradLen = gradLen
-		c := radial{dim}
+		c := radial{flat{dim}}
 		lv, err := o.LevelGrid()
 		if err != nil {
 			t.Fatal(err)

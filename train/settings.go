@@ -94,8 +94,8 @@ var settings = setting.Table[Config]{
 			"is 10-20 with -penalty gp, 0.15-0.3 with -penalty zero); default per dataset, see below"),
 	setting.Var("lambda-grad", func(c *Config) *float64 { return &c.Loss.LambdaGrad }, model.DefaultLoss().LambdaGrad,
 		"weight of the gradient penalty (see -penalty)"),
-	// MNIST uses the zero-centred penalty (issue 10, docs/quality.md): fd_cls 140 / 140 against 154 / 165 over two
-	// seeds at 2,000 steps.
+	// MNIST uses the zero-centred penalty (issue 10, docs/quality.md): fd_cls 132 / 124 (ddim eta 1) against
+	// 154 / 165 (WGAN-GP, eta 1.3) over two seeds at 2,000 steps.
 	setting.PerKey("penalty", func(c *Config) *string { return &c.Loss.Penalty },
 		byDataset(map[string]string{datasets.CIFAR10: "", datasets.CelebA64: "", datasets.MNIST: model.PenaltyZero, datasets.Folder: ""}),
 		"the gradient penalty's form: gp (WGAN-GP: mean (||grad_z f|| - 1)^2) or zero (zero-centred, the "+

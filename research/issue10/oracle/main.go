@@ -33,7 +33,6 @@ type oracle struct {
 	dim   int
 	rho   float64
 	sched diffusion.Schedule
-	scale float64 // the step multiplies the oracle's expected step (for -mode flow with -grad-length)
 	cos   float64 // < 1: the direction is turned by a random angle with this cosine (-mode flow)
 	calls uint64
 }
@@ -109,7 +108,7 @@ func (o *oracle) WitnessGrad(z []float32, t float64, dirs, out []float32) error 
 		var mm float64
 		for i, v := range u {
 			eps := (float64(v) - a*y[i]) / b
-			g[i] = float32(o.scale * (ar*y[i] + br*eps - float64(v)))
+			g[i] = float32(ar*y[i] + br*eps - float64(v))
 			mm += float64(g[i]) * float64(g[i])
 		}
 		if o.cos >= 1 || mm == 0 {
@@ -153,7 +152,7 @@ func main() {
 		log.Fatal(err)
 	}
 	dim := 28 * 28
-	o := &oracle{dim: dim, rho: *rho, sched: diffusion.Default(), scale: 1, cos: *cos}
+	o := &oracle{dim: dim, rho: *rho, sched: diffusion.Default(), cos: *cos}
 	for i := range ds.Len() {
 		r := make([]float32, dim)
 		ds.Image(i, r)
