@@ -6,7 +6,6 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"github.com/dmmd/dmmd/data/mnist"
 	"github.com/dmmd/dmmd/model"
 	"github.com/dmmd/dmmd/rundir"
 )
@@ -16,7 +15,8 @@ import (
 // cos(g, m), cos(g, delta) (the diagnostics' step_cos, delta = x_r - x_t of the same image and noise) and
 // cos(m, delta), the most step_cos can be for a critic that points exactly along m. The witness direction is
 // the approximate flow's, c = mean phi(y_r) - mean phi(y_t) over the first nEmbed oracle digits.
-func cosines(o *oracle, ckpt, dataPath string, n, nEmbed int) {
+// imgs are the held-out images (test digits, or CIFAR-10 training images outside the oracle's set).
+func cosines(o *oracle, ckpt string, imgs [][]float32, nEmbed int) {
 	op, err := rundir.Open(ckpt)
 	if err != nil {
 		log.Fatal(err)
@@ -26,10 +26,6 @@ func cosines(o *oracle, ckpt, dataPath string, n, nEmbed int) {
 		log.Fatal(err)
 	}
 	critic, err := model.NewCritic(params, 256)
-	if err != nil {
-		log.Fatal(err)
-	}
-	test, err := mnist.Load(mnist.Options{Path: dataPath, Split: "test", Limit: n})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -60,11 +56,6 @@ func cosines(o *oracle, ckpt, dataPath string, n, nEmbed int) {
 			}
 		}
 		return out
-	}
-	imgs := make([][]float32, test.Len())
-	for i := range imgs {
-		imgs[i] = make([]float32, dim)
-		test.Image(i, imgs[i])
 	}
 	cosine := func(u, v []float32) float64 {
 		var uv, uu, vv float64

@@ -6,7 +6,9 @@
 //
 //	-mode flow: package sample's DDIM (the direction of that step, its length from the schedule, times -eta)
 //	-mode true: DDIM with the oracle's own clean-image estimate (the step the direction-only update approximates)
-//	-mode cos:  a checkpoint's witness gradient against the oracle's step, per level (cosines.go)
+//	-mode cos:  a checkpoint's witness gradient against the oracle's step, per level (cosines.go); with
+//	            -dataset cifar10 the oracle is the first -refs CIFAR-10 training images and the n compared
+//	            images are the last n of the training split (the offline copy has no test batch)
 //
 // Example: go run ./research/issue10/oracle -data ../shared/data/mnist -mode flow -out /tmp/oracle-flow
 package main
@@ -23,6 +25,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/dmmd/dmmd/data/cifar"
 	"github.com/dmmd/dmmd/data/mnist"
 	"github.com/dmmd/dmmd/diffusion"
 	"github.com/dmmd/dmmd/sample"
@@ -135,7 +138,8 @@ func (o *oracle) WitnessGrad(z []float32, t float64, dirs, out []float32) error 
 }
 
 func main() {
-	dataPath := flag.String("data", "../shared/data/mnist", "MNIST folder")
+	dataset := flag.String("dataset", "mnist", "mnist, or cifar10 (-mode cos only)")
+	dataPath := flag.String("data", "../shared/data/mnist", "MNIST folder, or CIFAR-10's (cifar-10-batches-bin or its parent)")
 	nref := flag.Int("refs", 2000, "training digits in the empirical distribution")
 	n := flag.Int("n", 1000, "samples")
 	mode := flag.String("mode", "flow", "flow (package sample's DDIM) or true (DDIM with the oracle's clean estimate)")
@@ -147,6 +151,24 @@ func main() {
 	cos := flag.Float64("cos", 1, "-mode flow: turn each direction by a random angle with this cosine")
 	ckpt := flag.String("ckpt", "", "-mode cos: the checkpoint whose witness gradient is compared with the oracle's")
 	flag.Parse()
+	if *dataset == "cifar10" {
+		if *mode != "cos" {
+			log.Fatal("oracle: -dataset cifar10 needs -mode cos")
+		}
+		train, err := cifar.Load(cifar.Options{Path: *dataPath})
+		if err != nil {
+			log.Fatal(err)
+		}
+		if *nref+*n > train.Len() {
+			log.Fatalf("oracle: -refs %d + -n %d exceed the %d training images", *nref, *n, train.Len())
+		}
+		o := &oracle{dim: 3 * 32 * 32, rho: *rho, sched: diffusion.Default(), cos: 1}
+		o.refs = images(train, 0, *nref, o.dim)
+		cosines(o, *ckpt, images(train, train.Len()-*n, train.Len(), o.dim), 2000)
+		return
+	} else if *dataset != "mnist" {
+		log.Fatalf("oracle: unknown -dataset %q", *dataset)
+	}
 	ds, err := mnist.Load(mnist.Options{Path: *dataPath, Limit: *nref})
 	if err != nil {
 		log.Fatal(err)
@@ -159,7 +181,11 @@ func main() {
 		o.refs = append(o.refs, r)
 	}
 	if *mode == "cos" {
-		cosines(o, *ckpt, *dataPath, *n, 2000)
+		test, err := mnist.Load(mnist.Options{Path: *dataPath, Split: "test", Limit: *n})
+		if err != nil {
+			log.Fatal(err)
+		}
+		cosines(o, *ckpt, images(test, 0, test.Len(), dim), 2000)
 		return
 	}
 	opt := sample.DefaultOptionsFor(sample.Exact, sample.DDIM, dim)
@@ -225,4 +251,15 @@ func main() {
 			log.Fatal(err)
 		}
 	}
+}
+
+// images returns images [from, to) of src as float32 slices of length dim.
+func images(src interface{ Image(int, []float32) }, from, to, dim int) [][]float32 {
+	out := make([][]float32, 0, to-from)
+	for i := from; i < to; i++ {
+		r := make([]float32, dim)
+		src.Image(i, r)
+		out = append(out, r)
+	}
+	return out
 }
