@@ -3,8 +3,7 @@
 # Trains runs/exp/NAME with cmd/train (TARGS0: the dataset flags, default MNIST from ../shared), then for each listed
 # checkpoint and sampler variant exports 1,000 samples with cmd/sample, scores them with ../shared/tools/fdscore and
 # appends a line to research/issue10/go-results.jsonl. Build the binaries first: go build -o bin/ ./cmd/train ./cmd/sample
-# (TRAIN, SAMPLE: other binaries, e.g. built to /tmp while bin/ is in use). FDDS=celeba64 has no classifier: fd is
-# fdscore's fd_pix16 and kidpix its kid_pix16 there (pix16: true).
+# (TRAIN, SAMPLE: other binaries, e.g. built to /tmp while bin/ is in use). The line's fields: fdrow.py.
 # Example: research/issue10/go.sh g8r8s0 2000 1000,2000 "-groups 8 -ref-ratio 0.8 -seed 0" 'ddim=-update ddim|euler=-update euler'
 set -u
 TARGS0=${TARGS0:-"-dataset mnist -data ../shared/data/mnist"}; FDDS=${FDDS:-mnist}
@@ -25,7 +24,7 @@ for c in ${cks//,/ }; do
     rm -rf $out
     ${SAMPLE:-bin/sample} -ckpt $ck -n 1000 -out $out -grid $d-out/grid-$c-$tag.png -scale 2 $sargs > $d-out/sample-$c-$tag.log 2>&1 || { echo "sample $name $c $tag failed"; tail -3 $d-out/sample-$c-$tag.log; continue; }
     r=$(/usr/bin/python3 ../shared/tools/fdscore/score.py --dataset $FDDS --samples $out --n 1000 2>/dev/null | tail -1)
-    python3 -c "import json,sys; r=json.loads(sys.argv[1]); print(json.dumps(dict(name='$name', step=$c, tag='$tag', sargs='$sargs', targs='$targs', fd=round(r.get('fd_cls', r.get('fd_pix16', -1)),1), ent=round(r.get('class_hist_entropy', -1),3), mmp=round(r.get('mean_max_prob', -1),3), kidpix=r.get('kid_pix', r.get('kid_pix16')), nn=r['nn_train_dist'], pix16=('fd_pix16' in r))))" "$r" | tee -a research/issue10/go-results.jsonl
+    python3 research/issue10/fdrow.py "$r" name=$name step=$c tag=$tag "sargs=$sargs" "targs=$targs" | tee -a research/issue10/go-results.jsonl
     rm -rf $out
   done
 done

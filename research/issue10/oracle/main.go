@@ -174,12 +174,7 @@ func main() {
 		log.Fatal(err)
 	}
 	dim := 28 * 28
-	o := &oracle{dim: dim, rho: *rho, sched: diffusion.Default(), cos: *cos}
-	for i := range ds.Len() {
-		r := make([]float32, dim)
-		ds.Image(i, r)
-		o.refs = append(o.refs, r)
-	}
+	o := &oracle{refs: images(ds, 0, ds.Len(), dim), dim: dim, rho: *rho, sched: diffusion.Default(), cos: *cos}
 	if *mode == "cos" {
 		test, err := mnist.Load(mnist.Options{Path: *dataPath, Split: "test", Limit: *n})
 		if err != nil {
