@@ -14,13 +14,14 @@ import (
 // finite differences of its forward pass, for every block of that type in a few float64 networks.
 
 // blockConfigs are the float64 networks the block checks run on: the tiny preset (a stride-1 stem, a residual block
-// per level, a down block) with both pools, and one at an odd size with a stride-2 stem.
+// per level, a down block) with both pools, one at an odd size with a stride-2 stem, and one with a hidden head layer.
 func blockConfigs(t *testing.T) []Config {
 	a := tinyConfig(t, 8, 3, "flatten")
 	b := tinyConfig(t, 9, 1, "mean")
 	b.StemStride = 2
 	b.ResBlocks = 2
-	return []Config{a, b}
+	c := tinyConfig(t, 8, 3, "flatten+hidden")
+	return []Config{a, b, c}
 }
 
 // checkBlocks runs checkVJP on every block of type T on the image path of the blockConfigs, with one and with two

@@ -21,7 +21,9 @@ type Config struct {
 	TimeHidden int    `json:"time_hidden"` // width of the time MLP, whose output biases every block
 	FeatureDim int    `json:"feature_dim"` // D: the kernel is linear on these features
 	Pool       string `json:"pool"`        // "flatten" (all positions) or "mean" (global average) before the head
-	DType      string `json:"dtype"`       // "float32" or "float64"
+	// HeadHidden is the width of the head's hidden layer (0: a linear head, every preset; see head.go).
+	HeadHidden int    `json:"head_hidden,omitempty"`
+	DType      string `json:"dtype"` // "float32" or "float64"
 }
 
 // ErrConfig reports an invalid Config.
@@ -91,6 +93,8 @@ func (c Config) Validate() error {
 		return bad("feature dim %d", c.FeatureDim)
 	case c.Pool != "flatten" && c.Pool != "mean":
 		return bad("pool %q (want flatten or mean)", c.Pool)
+	case c.HeadHidden < 0 || c.HeadHidden > 65536:
+		return bad("head hidden width %d outside [0, 65536]", c.HeadHidden)
 	case c.DType != "float32" && c.DType != "float64":
 		return bad("dtype %q (want float32 or float64)", c.DType)
 	}
@@ -121,7 +125,7 @@ func (c Config) LevelSizes() []int {
 // downSize is the output size of a 3x3 convolution with padding 1 and the given stride.
 func downSize(in, stride int) int { return (in-1)/stride + 1 }
 
-// HeadInputs is F, the number of inputs of the final linear layer.
+// HeadInputs is F, the number of pooled features the head reads (the inputs of its first linear layer).
 func (c Config) HeadInputs() int {
 	last := c.Widths[len(c.Widths)-1]
 	if c.Pool == "mean" {

@@ -12,7 +12,8 @@
 //	for each level l:
 //	  ResBlocks times:  h = h + conv2(silu(conv1(silu(h)) + temb(tau)))        (3x3, stride 1, padding 1)
 //	  unless last:      h = down.conv(silu(h)) + down.temb(tau) + down.skip(h)  (3x3 stride 2 pad 1; skip 1x1 stride 2)
-//	phi    = head(pool(silu(h)))                      (pool: flatten, or the spatial mean; head: linear to D)
+//	phi    = head(pool(silu(h)))                      (pool: flatten, or the spatial mean; head: linear to D, or
+//	                                                   with HeadHidden > 0 linear, SiLU, linear)
 //
 // Each block is one type in one file that declares its tensors, builds its forward graph and its input-VJP:
 // time_mlp.go, stem.go, res_block.go, down_block.go and head.go; network.go lists them (block.go: the interface).
@@ -48,8 +49,11 @@
 //	levels.L.down.temb.weight       (W', TimeHidden)          no bias
 //	levels.L.down.skip.weight       (W', W, 1, 1)
 //	levels.L.down.skip.bias         (W')
-//	head.weight                     (FeatureDim, F)           F = Widths[last] * S_last^2 (flatten, C-major:
+//	head.hidden.weight              (HeadHidden, F)           F = Widths[last] * S_last^2 (flatten, C-major:
 //	                                                           index c*S^2 + i*S + j) or Widths[last] (mean)
+//	                                                          only with HeadHidden > 0
+//	head.hidden.bias                (HeadHidden)
+//	head.weight                     (FeatureDim, HeadHidden)  (FeatureDim, F) when HeadHidden = 0
 //	head.bias                       (FeatureDim)
 //	<!-- end generated: model parameters -->
 //

@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"gorgonia.org/tensor"
 )
 
-// tinyConfig is the tiny preset at a test size, in float64.
+// tinyConfig is the tiny preset at a test size, in float64. pool is "flatten" or "mean", with the suffix "+hidden"
+// for a head with a hidden layer (HeadHidden 6).
 func tinyConfig(t testing.TB, size, channels int, pool string) Config {
 	t.Helper()
 	c, err := Preset("tiny", size, channels)
@@ -17,7 +19,10 @@ func tinyConfig(t testing.TB, size, channels int, pool string) Config {
 		t.Fatal(err)
 	}
 	c.DType = "float64"
-	c.Pool = pool
+	c.Pool = strings.TrimSuffix(pool, "+hidden")
+	if c.Pool != pool {
+		c.HeadHidden = 6
+	}
 	return c
 }
 
@@ -122,6 +127,11 @@ func TestTrainStepGradient(t *testing.T) {
 		{size: 8, ch: 3, pool: "mean", lc: with(full, all(groups(2), interp)), headScale: 12, batch: 6},
 		{size: 8, ch: 3, pool: "flatten", lc: with(full, all(groups(2), interp, biased, setMeans)), headScale: 12},
 		{size: 8, ch: 1, pool: "flatten", lc: with(full, all(groups(4), features)), headScale: 12, batch: 8},
+		// A head with a hidden layer (HeadHidden > 0).
+		{size: 8, ch: 3, pool: "flatten+hidden", lc: full, headScale: 4},
+		{size: 8, ch: 1, pool: "mean+hidden", lc: with(full, interp), headScale: 4},
+		{size: 8, ch: 3, pool: "flatten+hidden", lc: with(full, all(groups(2), interp, paired, zero)), headScale: 4, batch: 6},
+		{size: 16, ch: 1, pool: "flatten+hidden", lc: with(full, all(groups(2), interp)), headScale: 4, batch: 4},
 	} {
 		batch := tc.batch
 		if batch == 0 {

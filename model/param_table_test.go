@@ -11,13 +11,14 @@ import (
 )
 
 // parameterTable renders the parameter table of the package documentation from the blocks' declarations: one row
-// per tensor of the tiny preset, which has every block type, with the indices of repeated blocks as letters (one
-// row per distinct documented name).
+// per tensor of the tiny preset with a hidden head layer, which has every block type and tensor, with the indices of
+// repeated blocks as letters (one row per distinct documented name).
 func parameterTable(t *testing.T) string {
 	cfg, err := Preset("tiny", 8, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.HeadHidden = 16
 	seen := map[string]bool{}
 	var sb strings.Builder
 	for _, p := range newNetwork(cfg).params() {
@@ -59,6 +60,8 @@ func symbolValue(cfg Config, name, sym string) (int, error) {
 		return cfg.Widths[0], nil
 	case "F":
 		return cfg.HeadInputs(), nil
+	case "HeadHidden":
+		return cfg.HeadHidden, nil
 	case "W", "W'":
 		var l int
 		if _, err := fmt.Sscanf(name, "levels.%d.", &l); err != nil {
@@ -73,15 +76,19 @@ func symbolValue(cfg Config, name, sym string) (int, error) {
 }
 
 // TestSpecsFromBlocks: Config.Specs is the concatenation of the blocks' tensors, every documented axis evaluates to
-// the size of the tensor's axis, and every block declares tensors, for every preset and both pools.
+// the size of the tensor's axis, and every block declares tensors, for every preset and both pools, and with a hidden
+// head layer.
 func TestSpecsFromBlocks(t *testing.T) {
 	for _, name := range Presets() {
-		for _, pool := range []string{"flatten", "mean"} {
+		for _, pool := range []string{"flatten", "mean", "flatten+hidden"} {
 			cfg, err := Preset(name, 32, 3)
 			if err != nil {
 				t.Fatal(err)
 			}
-			cfg.Pool = pool
+			cfg.Pool = strings.TrimSuffix(pool, "+hidden")
+			if cfg.Pool != pool {
+				cfg.HeadHidden = 24
+			}
 			specs := cfg.Specs()
 			var all []ParamSpec
 			for _, b := range newNetwork(cfg).blocks() {

@@ -19,6 +19,7 @@ func TestWitnessGradFiniteDifferences(t *testing.T) {
 		perParticle bool
 	}{
 		{8, 1, "flatten", false}, {8, 3, "flatten", true}, {16, 3, "flatten", false}, {8, 3, "mean", true},
+		{8, 3, "flatten+hidden", true}, {16, 1, "mean+hidden", false},
 	} {
 		t.Run(fmt.Sprintf("%dx%dx%d-%s-perparticle=%t", tc.ch, tc.size, tc.size, tc.pool, tc.perParticle), func(t *testing.T) {
 			cfg := tinyConfig(t, tc.size, tc.ch, tc.pool)

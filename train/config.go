@@ -31,11 +31,14 @@ type Config struct {
 	Flip       bool   `json:"flip"`        // random horizontal flips
 
 	// Model and objective.
-	Preset string             `json:"preset"`
-	Model  model.Config       `json:"model"` // resolved from Preset and the data's shape
-	Loss   model.LossConfig   `json:"loss"`
-	Sched  diffusion.Schedule `json:"schedule"`
-	TDist  diffusion.TDist    `json:"t_dist"` // uniform or quad
+	Preset string `json:"preset"`
+	// HeadHidden gives the network's head a hidden layer of this width (0 = the preset's linear head); see
+	// model.Config.HeadHidden.
+	HeadHidden int                `json:"head_hidden,omitempty"`
+	Model      model.Config       `json:"model"` // resolved from Preset and the data's shape
+	Loss       model.LossConfig   `json:"loss"`
+	Sched      diffusion.Schedule `json:"schedule"`
+	TDist      diffusion.TDist    `json:"t_dist"` // uniform or quad
 	// RefRatio rho sets the reference distribution each level's critic separates the noisy batch from: the data
 	// forward-noised to level rho t (0, the default and the paper's objective, means the clean data). See
 	// RefLevel.
@@ -152,6 +155,8 @@ func (c *Config) Validate() error {
 			"divides -batch, or -groups 1 for one level per step)", c.Batch, c.Loss.Groups)
 	case c.Steps < 1:
 		return bad("-steps %d must be positive", c.Steps)
+	case c.HeadHidden < 0 || c.HeadHidden > 65536:
+		return bad("-head-hidden %d outside [0, 65536] (0 = a linear head)", c.HeadHidden)
 	case c.DataLimit < 0:
 		return bad("-data-limit %d must be >= 0", c.DataLimit)
 	case c.DataLimit > 0 && c.DataLimit < 2*c.Batch:

@@ -43,6 +43,11 @@ var settings = setting.Table[Config]{
 	setting.PerKey("preset", func(c *Config) *string { return &c.Preset },
 		byDataset(map[string]string{datasets.CIFAR10: "small", datasets.CelebA64: "small", datasets.MNIST: "small", datasets.Folder: "small"}),
 		"model size: "+strings.Join(model.Presets(), ", ")+"; default per dataset", setting.Fixed),
+	// The head's hidden layer (issue 10): with the presets' linear head on flattened features, the witness is a sum
+	// over the last level's positions of functions of each position's receptive field (docs/quality.md).
+	setting.Var("head-hidden", func(c *Config) *int { return &c.HeadHidden }, 0,
+		"width of a hidden layer in the network's head (linear, SiLU, linear), which lets the witness combine "+
+			"distant parts of an image nonlinearly; 0 = the preset's linear head", setting.Fixed),
 	setting.Var("batch", func(c *Config) *int { return &c.Batch }, 64,
 		"images per side of each MMD estimate (the step uses 2x this many)", setting.Fixed),
 	setting.Var("seed", func(c *Config) *uint64 { return &c.Seed }, 0,

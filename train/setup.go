@@ -149,6 +149,10 @@ func (t *trainer) openData(resumed bool) error {
 		return fmt.Errorf("%w: the dataset holds %d image(s); need at least 2", ErrConfig, ds.Len())
 	}
 	m, err := model.Preset(c.Preset, s.H, s.C)
+	if err == nil {
+		m.HeadHidden = c.HeadHidden
+		err = m.Validate()
+	}
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
