@@ -34,11 +34,14 @@ type Config struct {
 	Preset string `json:"preset"`
 	// HeadHidden gives the network's head a hidden layer of this width (0 = the preset's linear head); see
 	// model.Config.HeadHidden.
-	HeadHidden int                `json:"head_hidden,omitempty"`
-	Model      model.Config       `json:"model"` // resolved from Preset and the data's shape
-	Loss       model.LossConfig   `json:"loss"`
-	Sched      diffusion.Schedule `json:"schedule"`
-	TDist      diffusion.TDist    `json:"t_dist"` // uniform or quad
+	HeadHidden int `json:"head_hidden,omitempty"`
+	// ExtraLevels appends this many resolution levels of the preset's last width (each a stride-2 down block) to
+	// the network, halving the last level's side each time (4x4 -> 2x2 -> 1x1 for the small preset at 32x32).
+	ExtraLevels int                `json:"extra_levels,omitempty"`
+	Model       model.Config       `json:"model"` // resolved from Preset and the data's shape
+	Loss        model.LossConfig   `json:"loss"`
+	Sched       diffusion.Schedule `json:"schedule"`
+	TDist       diffusion.TDist    `json:"t_dist"` // uniform or quad
 	// RefRatio rho sets the reference distribution each level's critic separates the noisy batch from: the data
 	// forward-noised to level rho t (0, the default and the paper's objective, means the clean data). See
 	// RefLevel.
@@ -157,6 +160,8 @@ func (c *Config) Validate() error {
 		return bad("-steps %d must be positive", c.Steps)
 	case c.HeadHidden < 0 || c.HeadHidden > 65536:
 		return bad("-head-hidden %d outside [0, 65536] (0 = a linear head)", c.HeadHidden)
+	case c.ExtraLevels < 0 || c.ExtraLevels > 8:
+		return bad("-extra-levels %d outside [0, 8]", c.ExtraLevels)
 	case c.DataLimit < 0:
 		return bad("-data-limit %d must be >= 0", c.DataLimit)
 	case c.DataLimit > 0 && c.DataLimit < 2*c.Batch:

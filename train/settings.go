@@ -48,6 +48,10 @@ var settings = setting.Table[Config]{
 	setting.Var("head-hidden", func(c *Config) *int { return &c.HeadHidden }, 0,
 		"width of a hidden layer in the network's head (linear, SiLU, linear), which lets the witness combine "+
 			"distant parts of an image nonlinearly; 0 = the preset's linear head", setting.Fixed),
+	setting.Var("extra-levels", func(c *Config) *int { return &c.ExtraLevels }, 0,
+		"append N resolution levels of the preset's last width to the network (each a stride-2 down block: the "+
+			"small preset's last 4x4 level becomes 2x2, then 1x1), so the features see the whole image",
+		setting.Fixed),
 	setting.Var("batch", func(c *Config) *int { return &c.Batch }, 64,
 		"images per side of each MMD estimate (the step uses 2x this many)", setting.Fixed),
 	setting.Var("seed", func(c *Config) *uint64 { return &c.Seed }, 0,

@@ -151,6 +151,9 @@ func (t *trainer) openData(resumed bool) error {
 	m, err := model.Preset(c.Preset, s.H, s.C)
 	if err == nil {
 		m.HeadHidden = c.HeadHidden
+		for i := 0; i < c.ExtraLevels; i++ {
+			m.Widths = append(m.Widths, m.Widths[len(m.Widths)-1])
+		}
 		err = m.Validate()
 	}
 	if err != nil {
