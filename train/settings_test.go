@@ -15,7 +15,7 @@ import (
 // TestDefaultsUnchanged: the defaults derived from the settings table are, field for field, those that the code
 // before the table wrote (testdata/defaults-v1.json, written by DefaultConfig before the change), but for the
 // deliberate changes since: MNIST's and CIFAR-10's sample-quality recipe (-groups 8, -ref-ratio 0.8, -grad-clip 2,
-// -mmd paired, -penalty zero; issue 10).
+// -mmd paired, -penalty zero; then -extra-levels 2; issue 10).
 func TestDefaultsUnchanged(t *testing.T) {
 	b, err := os.ReadFile("testdata/defaults-v1.json")
 	if err != nil {
@@ -28,7 +28,7 @@ func TestDefaultsUnchanged(t *testing.T) {
 	for _, name := range []string{datasets.MNIST, datasets.CIFAR10} {
 		c := v1[name]
 		c.Loss.Groups, c.RefRatio, c.GradClip, c.Loss.MMD = 8, 0.8, 2, model.MMDPaired
-		c.Loss.Penalty = model.PenaltyZero
+		c.Loss.Penalty, c.ExtraLevels = model.PenaltyZero, 2
 		v1[name] = c
 	}
 	want, _ := json.MarshalIndent(v1, "", "  ")
