@@ -43,5 +43,14 @@ func (s Schedule) Alpha(t float64) float64 { return math.Exp(s.logAlpha(t)) }
 // Beta returns the noise scale beta_t = sqrt(1 - alpha_t^2), computed without cancellation at small t.
 func (s Schedule) Beta(t float64) float64 { return math.Sqrt(-math.Expm1(2 * s.logAlpha(t))) }
 
+// PairDistance returns (alpha_s - alpha_t)^2 + (beta_s - beta_t)^2: the mean squared distance per value between
+// x_t = alpha_t x_0 + beta_t eps and x_s = alpha_s x_0 + beta_s eps (one image, one noise) for data of unit mean
+// square, E x_0^2 = 1. With s = 0 it is the distance to the clean image.
+func (s Schedule) PairDistance(t, r float64) float64 {
+	at, bt := s.AlphaBeta(t)
+	ar, br := s.AlphaBeta(r)
+	return (ar-at)*(ar-at) + (br-bt)*(br-bt)
+}
+
 // AlphaBeta returns alpha_t and beta_t together.
 func (s Schedule) AlphaBeta(t float64) (alpha, beta float64) { return s.Alpha(t), s.Beta(t) }

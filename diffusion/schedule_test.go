@@ -88,3 +88,23 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestPairDistance checks PairDistance against its definition at a few levels and its limits: zero for a point
+// and itself, 2(1 - alpha_t) to the clean image (1 - alpha_t)^2 + beta_t^2.
+func TestPairDistance(t *testing.T) {
+	s := Default()
+	for _, tc := range []struct{ t, r float64 }{{0.5, 0.4}, {1, 0.8}, {0.01, 0.008}, {0.3, 0}} {
+		at, bt := s.AlphaBeta(tc.t)
+		ar, br := s.AlphaBeta(tc.r)
+		want := (ar-at)*(ar-at) + (br-bt)*(br-bt)
+		if got := s.PairDistance(tc.t, tc.r); math.Abs(got-want) > 1e-15 {
+			t.Errorf("PairDistance(%g, %g) = %g, want %g", tc.t, tc.r, got, want)
+		}
+	}
+	if got := s.PairDistance(0.4, 0.4); got != 0 {
+		t.Errorf("PairDistance(t, t) = %g, want 0", got)
+	}
+	if got, want := s.PairDistance(0.3, 0), 2*(1-s.Alpha(0.3)); math.Abs(got-want) > 1e-14 {
+		t.Errorf("PairDistance(0.3, 0) = %g, want 2(1 - alpha) = %g", got, want)
+	}
+}

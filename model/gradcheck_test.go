@@ -73,6 +73,7 @@ func TestTrainStepGradient(t *testing.T) {
 	features := func(l *LossConfig) { l.L2 = L2Features }
 	interp := func(l *LossConfig) { l.PenaltyAt = PenaltyAtInterp }
 	zero := func(l *LossConfig) { l.Penalty = PenaltyZero }
+	weighted := func(l *LossConfig) { l.LevelWeights = true }
 	groups := func(g int) func(*LossConfig) { return func(l *LossConfig) { l.Groups = g } }
 	all := func(fs ...func(*LossConfig)) func(*LossConfig) {
 		return func(l *LossConfig) {
@@ -132,14 +133,21 @@ func TestTrainStepGradient(t *testing.T) {
 		{size: 8, ch: 1, pool: "mean+hidden", lc: with(full, interp), headScale: 4},
 		{size: 8, ch: 3, pool: "flatten+hidden", lc: with(full, all(groups(2), interp, paired, zero)), headScale: 4, batch: 6},
 		{size: 16, ch: 1, pool: "flatten+hidden", lc: with(full, all(groups(2), interp)), headScale: 4, batch: 4},
+		// Level weights (set to 0.4, 1.9, 1.0, ... below): in the full loss with the MNIST recipe's terms, and
+		// each weighted term on its own.
+		{size: 8, ch: 3, pool: "flatten", lc: with(full, all(groups(2), interp, paired, zero, weighted)), headScale: 12, batch: 6},
+		{size: 8, ch: 1, pool: "flatten", lc: with(full, all(groups(3), weighted)), headScale: 12, batch: 6},
+		{size: 8, ch: 3, pool: "flatten", lc: LossConfig{Groups: 2, LevelWeights: true}, headScale: 1},
+		{size: 8, ch: 3, pool: "flatten", lc: LossConfig{LambdaL2: 1, Groups: 2, LevelWeights: true}, headScale: 1},
+		{size: 8, ch: 3, pool: "flatten", lc: LossConfig{LambdaGrad: 1, Groups: 2, LevelWeights: true, Penalty: PenaltyZero}, headScale: 12},
 	} {
 		batch := tc.batch
 		if batch == 0 {
 			batch = 4
 		}
 		lc := tc.lc
-		t.Run(fmt.Sprintf("%dx%dx%d-%s-l2=%g-grad=%g-at=%s-mmd=%s-l2term=%s-groups=%d-b=%d-head=%g", tc.ch, tc.size, tc.size,
-			tc.pool, lc.LambdaL2, lc.LambdaGrad, lc.PenaltyAt, lc.MMD, lc.L2, lc.Groups, batch, tc.headScale), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%dx%dx%d-%s-l2=%g-grad=%g-at=%s-mmd=%s-l2term=%s-groups=%d-w=%t-b=%d-head=%g", tc.ch, tc.size, tc.size,
+			tc.pool, lc.LambdaL2, lc.LambdaGrad, lc.PenaltyAt, lc.MMD, lc.L2, lc.Groups, lc.LevelWeights, batch, tc.headScale), func(t *testing.T) {
 			cfg := tinyConfig(t, tc.size, tc.ch, tc.pool)
 			p := randomParams(t, cfg, 7)
 			hw := p.Index("head.weight")
@@ -166,6 +174,15 @@ func TestTrainStepGradient(t *testing.T) {
 				levels = make([]float64, g)
 				for i := range levels {
 					levels[i] = 0.05 + 0.85*float64(i)/float64(g-1)
+				}
+			}
+			if lc.LevelWeights {
+				w := make([]float64, len(levels))
+				for i := range w {
+					w[i] = []float64{0.4, 1.9, 1.0}[i%3]
+				}
+				if err := s.SetLevelWeights(w); err != nil {
+					t.Fatal(err)
 				}
 			}
 			st, err := s.runStats(levels)

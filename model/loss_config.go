@@ -37,6 +37,10 @@ type LossConfig struct {
 	// own MMD^2, c_g, witness, l2 term and gradient penalty; the loss is the mean over groups (RunLevels). 0 or 1:
 	// one group, one level (Run, RunAt). NewTrainStep needs B a multiple of G and B/G >= 2.
 	Groups int `json:"groups,omitempty"`
+	// LevelWeights multiplies each group's terms by a weight w_g > 0 of its level, set before each run with
+	// TrainStep.SetLevelWeights (1 until set): the loss is then sum_g w_g L_g / G, the level weighting lambda(t)
+	// of diffusion training (Song et al. 2021, eq. 7). Needs Groups >= 2.
+	LevelWeights bool `json:"level_weights,omitempty"`
 }
 
 // Choices for LossConfig.PenaltyAt, LossConfig.Penalty, LossConfig.MMD and LossConfig.L2.
@@ -88,6 +92,9 @@ func (l LossConfig) Validate() error {
 	if l.Groups < 0 || l.Groups > maxGroups {
 		return fmt.Errorf("%w: groups %d outside [0, %d]", ErrConfig, l.Groups, maxGroups)
 	}
+	if l.LevelWeights && l.groups() < 2 {
+		return fmt.Errorf("%w: level weights need groups >= 2 (one level per group), got %d", ErrConfig, l.Groups)
+	}
 	for _, v := range []float64{l.LambdaL2, l.LambdaGrad} {
 		if !(v >= 0) || math.IsInf(v, 0) {
 			return fmt.Errorf("%w: loss weights must be finite and >= 0, got lambda_l2 %v, lambda_grad %v",
@@ -97,7 +104,8 @@ func (l LossConfig) Validate() error {
 	return nil
 }
 
-// Stats are the loss and its parts for one step, as float64; with groups, each is the mean over the groups.
+// Stats are the loss and its parts for one step, as float64; with groups, each is the mean over the groups (of
+// the weighted per-group terms with LevelWeights; GradNorm is never weighted).
 type Stats struct {
 	Loss        float64 `json:"loss"`         // -MMD2 + LambdaL2 L2 + LambdaGrad GradPenalty
 	MMD2        float64 `json:"mmd2"`         // the linear-kernel MMD^2 estimate (LossConfig.MMD) between phi(x_t) and phi(y)

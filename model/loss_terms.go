@@ -8,7 +8,8 @@ import (
 
 // lossTerms builds the terms of the DMMD loss (see the package documentation for the formulas) on the (B, D)
 // features of the noisy batch (a) and of the clean batch (b), split into G groups of m = B/G consecutive rows.
-// Every term is the mean over groups of the per-group term. With one group the graph is exactly the original one
+// Every term is the mean over groups of the per-group term, each group's multiplied by its level weight w_g
+// with LossConfig.LevelWeights (so that, with every w_g = 1, the terms are the unweighted ones). With one group the graph is exactly the original one
 // (same ops, same constants), and the caller creates the terms in the original order: Gorgonia sums the gradient
 // contributions to a node in an order that follows the graph's construction, so reordering would change the last
 // bits of the gradient (TestTrainStepGolden).
@@ -21,6 +22,9 @@ type lossTerms struct {
 	sa, sb        *G.Node // (G, D), row g the sum of group g's features
 	cdir          *G.Node // (G, D) witness directions c_g = mean b_g - mean a_g (setDirections)
 	cRows         *G.Node // c_g repeated to the batch's rows, built on first use
+	// The level weights (LossConfig.LevelWeights), nil without: each group's weight w_g repeated to the shapes
+	// the per-group sums run over: (G, D), (B, D), (G) and (B) (B != G, since every group has 2 rows or more).
+	wGD, wBD, wG, wB *G.Node
 }
 
 func newLossTerms(b *builder, e *ops.Chain, batch, groups int, fa, fb *G.Node) *lossTerms {
@@ -29,16 +33,56 @@ func newLossTerms(b *builder, e *ops.Chain, batch, groups int, fa, fb *G.Node) *
 		sa: e.Op(ops.SumGroups(fa, groups)), sb: e.Op(ops.SumGroups(fb, groups))}
 }
 
-// dot is sum_g <u_g, v_g> over the rows of two (G, D) matrices.
+// levelWeights adds the level-weight inputs (d: the feature dimension) and returns their tensors in the order
+// (G, D), (B, D), (G), (B); the caller fills them (TrainStep.SetLevelWeights).
+func (l *lossTerms) levelWeights(d int) []*tensor.Dense {
+	var ts [4]*tensor.Dense
+	l.wGD, ts[0] = l.b.input("level_weights_gd", l.groups, d)
+	l.wBD, ts[1] = l.b.input("level_weights_bd", l.batch, d)
+	l.wG, ts[2] = l.b.input("level_weights_g", l.groups)
+	l.wB, ts[3] = l.b.input("level_weights_b", l.batch)
+	return ts[:]
+}
+
+// weigh multiplies each row of u (one row per group or per batch row, any trailing width) by its group's level
+// weight; without level weights it returns u.
+func (l *lossTerms) weigh(u *G.Node) *G.Node {
+	if l.wB == nil {
+		return u
+	}
+	sh := u.Shape()
+	var w *G.Node
+	switch {
+	case len(sh) == 2 && sh[0] == l.groups:
+		w = l.wGD
+	case len(sh) == 2:
+		w = l.wBD
+	case sh[0] == l.groups:
+		w = l.wG
+	default:
+		w = l.wB
+	}
+	return l.e.Op(ops.Hadamard(u, w))
+}
+
+// dot is sum_g w_g <u_g, v_g> over the rows of two (G, D) matrices (w_g = 1 without level weights).
 func (l *lossTerms) dot(u, v *G.Node) *G.Node {
 	if l.groups == 1 {
 		return l.e.Op(G.Sum(l.e.Op(ops.MatMul(u, v, false, true))))
 	}
-	return l.e.Op(G.Sum(l.e.Op(ops.Hadamard(u, v))))
+	return l.e.Op(G.Sum(l.weigh(l.e.Op(ops.Hadamard(u, v)))))
 }
 
-// sq is the sum of all squares of u.
-func (l *lossTerms) sq(u *G.Node) *G.Node { return l.e.Op(G.Sum(l.e.Op(G.Square(u)))) }
+// sq is the sum of all squares of u, each row's weighted by its group's level weight when there are any.
+func (l *lossTerms) sq(u *G.Node) *G.Node { return l.e.Op(G.Sum(l.weigh(l.e.Op(G.Square(u))))) }
+
+// mean is the mean of the per-row values u (B), weighted like sq.
+func (l *lossTerms) mean(u *G.Node) *G.Node {
+	if l.wB == nil {
+		return l.e.Op(G.Mean(u))
+	}
+	return l.e.Op(G.Mul(l.e.Op(G.Sum(l.weigh(u))), l.b.constant(1/l.n)))
+}
 
 // perGroup scales a sum over groups to the mean over groups (nothing to do for one group).
 func (l *lossTerms) perGroup(v *G.Node) *G.Node {
@@ -112,9 +156,9 @@ func (l *lossTerms) penalty(gz *G.Node, inputSize int, form string) (pen, gnorm 
 	sq := e.Op(G.Sum(e.Op(G.Square(gzFlat)), 1))
 	norms := e.Op(G.Sqrt(e.Op(G.Add(sq, b.constant(gradNormEps)))))
 	if form == PenaltyZero {
-		pen = e.Op(G.Mean(sq))
+		pen = l.mean(sq)
 	} else {
-		pen = e.Op(G.Mean(e.Op(G.Square(e.Op(G.Sub(norms, b.constant(1)))))))
+		pen = l.mean(e.Op(G.Square(e.Op(G.Sub(norms, b.constant(1))))))
 	}
 	return pen, e.Op(G.Mean(norms))
 }

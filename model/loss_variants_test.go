@@ -30,6 +30,11 @@ func TestLossVariantsMatchReference(t *testing.T) {
 		{LambdaL2: 0.3, LambdaGrad: 2, Groups: 2, MMD: MMDPaired, PenaltyAt: PenaltyAtInterp},
 		{LambdaL2: 0.3, LambdaGrad: 2, Penalty: PenaltyZero},
 		{LambdaL2: 0.3, LambdaGrad: 2, Groups: 2, MMD: MMDPaired, Penalty: PenaltyZero, PenaltyAt: PenaltyAtInterp},
+		// Level weights with every estimator, l2 term and penalty.
+		{LambdaL2: 0.3, LambdaGrad: 2, Groups: 2, MMD: MMDPaired, Penalty: PenaltyZero, PenaltyAt: PenaltyAtInterp, LevelWeights: true},
+		{LambdaL2: 0.3, LambdaGrad: 2, Groups: 3, LevelWeights: true},
+		{LambdaL2: 0.3, LambdaGrad: 2, Groups: 3, MMD: MMDBiased, L2: L2SetMeans, LevelWeights: true},
+		{LambdaL2: 0.3, LambdaGrad: 2, Groups: 2, L2: L2Features, PenaltyAt: PenaltyAtInterp, LevelWeights: true},
 	} {
 		name, _ := json.Marshal(lc)
 		t.Run(string(name), func(t *testing.T) {
@@ -41,6 +46,13 @@ func TestLossVariantsMatchReference(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s.Close()
+			wts := []float64{1, 1, 1}
+			if lc.LevelWeights {
+				wts = []float64{0.7, 2.5, 1.3}
+				if err := s.SetLevelWeights(wts[:groups]); err != nil {
+					t.Fatal(err)
+				}
+			}
 			rng := rand.New(rand.NewPCG(9, 9))
 			size, d := cfg.InputSize(), cfg.FeatureDim
 			x, y := randomImages(batch*size, rng), randomImages(batch*size, rng)
@@ -72,13 +84,14 @@ func TestLossVariantsMatchReference(t *testing.T) {
 						c[k] += (b[i*d+k] - a[i*d+k]) / float64(m)
 					}
 				}
+				wg := wts[g]
 				switch lc.MMD {
 				case MMDBiased:
-					mmd += dot(c, c) / float64(groups)
+					mmd += wg * dot(c, c) / float64(groups)
 				case MMDPaired:
-					mmd += naivePairedMMD2(a, b, d) / float64(groups)
+					mmd += wg * naivePairedMMD2(a, b, d) / float64(groups)
 				default:
-					mmd += naiveMMD2(a, b, d) / float64(groups)
+					mmd += wg * naiveMMD2(a, b, d) / float64(groups)
 				}
 				var ma, mb, sumSq, sumF2 float64
 				for i := 0; i < m; i++ {
@@ -90,11 +103,11 @@ func TestLossVariantsMatchReference(t *testing.T) {
 				}
 				switch lc.L2 {
 				case L2SetMeans:
-					l2 += (ma*ma + mb*mb) / 2 / float64(groups)
+					l2 += wg * (ma*ma + mb*mb) / 2 / float64(groups)
 				case L2Features:
-					l2 += sumSq / float64(2*m) / float64(groups)
+					l2 += wg * sumSq / float64(2*m) / float64(groups)
 				default:
-					l2 += sumF2 / float64(2*m) / float64(groups)
+					l2 += wg * sumF2 / float64(2*m) / float64(groups)
 				}
 				at := x
 				if z != nil {
@@ -102,9 +115,9 @@ func TestLossVariantsMatchReference(t *testing.T) {
 				}
 				for _, norm := range witnessGradNorms(t, w, level, rows(at, g), c) {
 					if lc.Penalty == PenaltyZero {
-						pen += norm * norm / float64(batch)
+						pen += wg * norm * norm / float64(batch)
 					} else {
-						pen += (norm - 1) * (norm - 1) / float64(batch)
+						pen += wg * (norm - 1) * (norm - 1) / float64(batch)
 					}
 					gn += norm / float64(batch)
 				}
@@ -192,6 +205,9 @@ func TestLossConfigValidate(t *testing.T) {
 		{LossConfig{Penalty: "r1"}, false},
 		{LossConfig{LambdaL2: math.NaN()}, false},
 		{LossConfig{LambdaGrad: -1}, false},
+		{LossConfig{Groups: 2, LevelWeights: true}, true},
+		{LossConfig{Groups: 1, LevelWeights: true}, false},
+		{LossConfig{LevelWeights: true}, false},
 	} {
 		err := tc.lc.Validate()
 		if (err == nil) != tc.ok {
@@ -248,6 +264,16 @@ func TestTrainStepGroupsErrors(t *testing.T) {
 			func(s *TrainStep) error { _, err := s.RunLevels(x, x, nil, []float64{0.5, 0.5}); return err }},
 		{"short batch", LossConfig{Groups: 2},
 			func(s *TrainStep) error { _, err := s.RunLevels(x[:n-1], x, nil, []float64{0.5, 0.5}); return err }},
+		{"level weights without LevelWeights", LossConfig{Groups: 2},
+			func(s *TrainStep) error { return s.SetLevelWeights([]float64{1, 2}) }},
+		{"one level weight for two groups", LossConfig{Groups: 2, LevelWeights: true},
+			func(s *TrainStep) error { return s.SetLevelWeights([]float64{1}) }},
+		{"zero level weight", LossConfig{Groups: 2, LevelWeights: true},
+			func(s *TrainStep) error { return s.SetLevelWeights([]float64{1, 0}) }},
+		{"NaN level weight", LossConfig{Groups: 2, LevelWeights: true},
+			func(s *TrainStep) error { return s.SetLevelWeights([]float64{math.NaN(), 1}) }},
+		{"infinite level weight", LossConfig{Groups: 2, LevelWeights: true},
+			func(s *TrainStep) error { return s.SetLevelWeights([]float64{1, math.Inf(1)}) }},
 	} {
 		s, err := NewTrainStep(p, 4, tc.lc)
 		if err != nil {

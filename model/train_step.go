@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/dmmd/dmmd/model/internal/ops"
 	G "gorgonia.org/gorgonia"
@@ -18,7 +19,8 @@ type TrainStep struct {
 	groups  int
 	x, y, z *tensor.Dense // z: the penalty points (PenaltyAt interp only)
 	grads   *Params
-	outs    [5]*G.Value // loss, mmd2, l2, penalty, grad norm: boxes of their own (see compiled)
+	weights []*tensor.Dense // the level-weight inputs (LossConfig.LevelWeights): (G, D), (B, D), (G), (B)
+	outs    [5]*G.Value     // loss, mmd2, l2, penalty, grad norm: boxes of their own (see compiled)
 }
 
 // NewTrainStep compiles the loss and gradient graph for p with the given batch size per side: at least 2 per
@@ -73,6 +75,12 @@ func (s *TrainStep) build() (err error) {
 	}
 	// The terms are built in the original order (see lossTerms).
 	l := newLossTerms(b, e, s.batch, s.groups, fa, fb)
+	if s.lc.LevelWeights {
+		s.weights = l.levelWeights(cfg.FeatureDim)
+		if err := s.SetLevelWeights(nil); err != nil {
+			return err
+		}
+	}
 	var mmd2 *G.Node
 	switch s.lc.MMD {
 	case MMDBiased: // after the directions, below
@@ -219,6 +227,50 @@ func (s *TrainStep) runStats(ts []float64) (Stats, error) {
 		}
 	}
 	return Stats{Loss: v[0], MMD2: v[1], L2: v[2], GradPenalty: v[3], GradNorm: v[4]}, nil
+}
+
+// SetLevelWeights sets the level weights w_g of the following runs (LossConfig.LevelWeights): one per group,
+// finite and > 0; nil sets every weight to 1.
+func (s *TrainStep) SetLevelWeights(w []float64) error {
+	if s.weights == nil {
+		return fmt.Errorf("%w: TrainStep: level weights given, but the loss has none (LossConfig.LevelWeights)", ErrConfig)
+	}
+	if w != nil && len(w) != s.groups {
+		return fmt.Errorf("%w: TrainStep: %d level weights for %d groups", ErrConfig, len(w), s.groups)
+	}
+	for _, v := range w {
+		if !(v > 0) || math.IsInf(v, 0) {
+			return fmt.Errorf("%w: TrainStep: level weight %v must be finite and > 0", ErrConfig, v)
+		}
+	}
+	at := func(g int) float64 {
+		if w == nil {
+			return 1
+		}
+		return w[g]
+	}
+	m := s.batch / s.groups
+	for _, d := range s.weights {
+		sh := d.Shape()
+		per := 1 // values per row
+		if len(sh) == 2 {
+			per = sh[1]
+		}
+		rowsPerGroup := 1
+		if sh[0] == s.batch {
+			rowsPerGroup = m
+		}
+		for i := 0; i < sh[0]*per; i++ {
+			v := at(i / per / rowsPerGroup)
+			switch x := d.Data().(type) {
+			case []float32:
+				x[i] = float32(v)
+			case []float64:
+				x[i] = v
+			}
+		}
+	}
+	return nil
 }
 
 // Grads holds the gradient of the last Run with respect to every parameter, in the parameters' layout.

@@ -46,6 +46,9 @@ type Config struct {
 	// forward-noised to level rho t (0, the default and the paper's objective, means the clean data). See
 	// RefLevel.
 	RefRatio float64 `json:"ref_ratio,omitempty"`
+	// LevelWeight > 0 weights each group's loss by LevelWeightAt(t_g), capped at LevelWeight (0: every level
+	// weight 1). Needs Loss.Groups >= 2.
+	LevelWeight float64 `json:"level_weight,omitempty"`
 
 	// Optimisation.
 	Adam     model.AdamConfig `json:"adam"`
@@ -156,6 +159,10 @@ func (c *Config) Validate() error {
 	case c.Loss.Groups > 1 && (c.Batch%c.Loss.Groups != 0 || c.Batch/c.Loss.Groups < 2):
 		return bad("-batch %d does not split into -groups %d of at least 2 images each (give a -groups that "+
 			"divides -batch, or -groups 1 for one level per step)", c.Batch, c.Loss.Groups)
+	case !(c.LevelWeight == 0 || c.LevelWeight >= 1) || math.IsInf(c.LevelWeight, 0):
+		return bad("-level-weight %v: give 0 (off) or a cap >= 1", c.LevelWeight)
+	case c.LevelWeight > 0 && c.Loss.Groups < 2:
+		return bad("-level-weight needs -groups 2 or more (one level per group), got %d", c.Loss.Groups)
 	case c.Steps < 1:
 		return bad("-steps %d must be positive", c.Steps)
 	case c.HeadHidden < 0 || c.HeadHidden > 65536:
@@ -240,6 +247,36 @@ func ApplyFlags(dst, src *Config, set map[string]bool) error {
 // its witness gradient points along the path (toward less noise and more signal) rather than straight at the
 // clean data; the sampler's mean embeddings m_P are then taken on data noised to rho t_k.
 func (c *Config) RefLevel(t float64) float64 { return c.RefRatio * t }
+
+// LevelWeightAt is the loss weight of level t with -level-weight W > 0: min(d_max / d(t), W), where
+// d(t) = Sched.PairDistance(t, RefLevel(t)) is the mean squared distance per value between a noisy point and its
+// reference for data of unit mean square, and d_max its largest value over [TMin, 1]. The critic's loss at level t
+// (MMD^2 and both penalties at their optimum) scales like d(t): with the zero-centred penalty the witness
+// gradient is the mean step x_ref - x_t over 2 lambda, and MMD^2 its squared length (docs/quality.md), so
+// without weights the levels with the shortest steps (t near TMin, and near 1 for rho > 0) hardly train; 1/d(t)
+// evens them out, as DDPM's epsilon loss does for denoising (Ho et al. 2020; Song et al. 2021's lambda(t)).
+// Returns 1 with -level-weight 0. LevelWeightFunc computes d_max once.
+func (c *Config) LevelWeightAt(t float64) float64 { return c.LevelWeightFunc()(t) }
+
+// LevelWeightFunc returns LevelWeightAt as a function, with d_max computed once.
+func (c *Config) LevelWeightFunc() func(t float64) float64 {
+	if c.LevelWeight == 0 {
+		return func(float64) float64 { return 1 }
+	}
+	dmax, sched, w := c.maxPairDistance(), c.Sched, c.LevelWeight
+	rl := c.RefLevel
+	return func(t float64) float64 { return min(dmax/sched.PairDistance(t, rl(t)), w) }
+}
+
+// maxPairDistance is the largest PairDistance over 2,001 levels evenly spread over [TMin, 1].
+func (c *Config) maxPairDistance() float64 {
+	d := 0.0
+	for i := 0; i <= 2000; i++ {
+		t := c.Sched.TMin + (1-c.Sched.TMin)*float64(i)/2000
+		d = max(d, c.Sched.PairDistance(t, c.RefLevel(t)))
+	}
+	return d
+}
 
 // RefLevelFunc is RefLevel as a DiagOptions.RefLevel: nil when the reference is the clean data.
 func (c *Config) RefLevelFunc() func(t float64) float64 {

@@ -133,6 +133,14 @@ func (t *trainer) runStep() (model.Stats, error) {
 	if t.z != nil {
 		t.interpolate()
 	}
+	if t.weights != nil {
+		for g, level := range t.levels {
+			t.weights[g] = t.weightAt(level)
+		}
+		if err := t.step.SetLevelWeights(t.weights); err != nil {
+			return model.Stats{}, err
+		}
+	}
 	switch {
 	case len(t.levels) > 1:
 		return t.step.RunLevels(t.xt, t.y, t.z, t.levels)

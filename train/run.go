@@ -76,6 +76,8 @@ type trainer struct {
 	eps       []float32 // per-image noise of the paired estimator (-mmd paired)
 	z         []float32 // penalty points (PenaltyAt interp)
 	levels    []float64 // this step's levels, one per group (-groups)
+	weights   []float64 // their loss weights (-level-weight; nil when off)
+	weightAt  func(t float64) float64
 	lastCkpt  string
 	lastSaved int64
 	lastTime  time.Time

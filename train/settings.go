@@ -87,6 +87,11 @@ var settings = setting.Table[Config]{
 		byDataset(map[string]float64{datasets.CIFAR10: 0.8, datasets.CelebA64: 0, datasets.MNIST: 0.8, datasets.Folder: 0}),
 		"reference level ratio rho: the critic at level t separates P_t from the data noised to rho t "+
 			"(0 = from the clean data, the paper's objective); default per dataset, see below", setting.Fixed),
+	setting.Var("level-weight", func(c *Config) *float64 { return &c.LevelWeight }, 0,
+		"weight each group's loss by its level: min(d_max/d(t), W) with W this value, d(t) the mean squared "+
+			"distance between a noisy point and its reference (unit-variance data), which the level's loss scales "+
+			"with, d_max its largest value (the analogue of DDPM's epsilon loss; docs/quality.md); needs -groups >= 2 "+
+			"(0 = off)", setting.Fixed),
 	setting.PerKey("groups", func(c *Config) *int { return &c.Loss.Groups },
 		byDataset(map[string]int{datasets.CIFAR10: 8, datasets.CelebA64: 0, datasets.MNIST: 8, datasets.Folder: 0}),
 		"levels per step: split each batch into G groups of consecutive images, each at its own level t_g "+

@@ -220,7 +220,9 @@ func (t *trainer) build(loaded *checkpoints.Loaded, resumed bool) error {
 		t.lastCkpt, t.lastSaved = loaded.Path, t.st.step
 	}
 	t.rng = rand.New(t.st.pcg)
-	if t.step, err = model.NewTrainStep(t.st.params, c.Batch, c.Loss); err != nil {
+	lc := c.Loss
+	lc.LevelWeights = c.LevelWeight > 0
+	if t.step, err = model.NewTrainStep(t.st.params, c.Batch, lc); err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
 	n := c.Batch * c.Model.InputSize()
@@ -229,6 +231,9 @@ func (t *trainer) build(loaded *checkpoints.Loaded, resumed bool) error {
 		t.eps = make([]float32, n)
 	}
 	t.levels = make([]float64, t.step.Groups())
+	if lc.LevelWeights {
+		t.weights, t.weightAt = make([]float64, len(t.levels)), c.LevelWeightFunc()
+	}
 	if c.Loss.PenaltyAt == model.PenaltyAtInterp {
 		t.z = make([]float32, n)
 	}
