@@ -95,6 +95,11 @@
 //	                 own MMD_g^2 (on m rows), c_g, witness f_g (in F_l2 and at its own penalty points in F_grad);
 //	                 loss = mean over g of (-MMD_g^2 + LambdaL2 F_l2,g + LambdaGrad F_grad,g), and Stats are the
 //	                 means over groups. G = 0 or 1 is the single-level loss (Run, RunAt).
+//	LevelWeights     with G > 1, each group's three terms are multiplied by a weight w_g > 0 set before the run
+//	                 (TrainStep.SetLevelWeights; 1 until set): loss = mean over g of w_g (-MMD_g^2 + ...), the
+//	                 level weighting lambda(t) of diffusion training (Song et al. 2021, eq. 7); Stats are the
+//	                 weighted means (GradNorm is not weighted). The weights enter as inputs (w_g repeated over
+//	                 each sum's rows) through the elementwise product.
 //
 // Why (the hypothesis of issue 10 and ../shared/notes/dmmd.md, not a measured result): with the linear kernel
 // MMD_u^2 = MMD_b^2 - (tr Cov(a) + tr Cov(b))/(B-1) (population covariances), and the witness l2 term contains the
@@ -123,7 +128,7 @@
 // Reshape). Gorgonia's own Conv2d, pooling and 4-D reductions are not used.
 //
 // This penalty is exact: the float64 finite-difference test of the full loss (all three terms, each term on its
-// own too, and every LossConfig variant: biased and paired MMD, each l2 term, interpolates, 2 to 4 groups) over every
+// own too, and every LossConfig variant: biased and paired MMD, each l2 term, interpolates, 2 to 4 groups, level weights) over every
 // parameter tensor of the tiny preset at 8x8 and 16x16, 1 and 3 channels, agrees to a worst relative error of 2e-6
 // (typically 1e-7, which is the finite-difference error itself). The alternative, a
 // finite-difference directional penalty, was not built: the notes measured it at 3e-7 (float64) to 1e-4 (float32)
