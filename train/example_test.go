@@ -56,3 +56,24 @@ func ExampleParseCommandLine() {
 	// 20000 0.001 uniform runs/mnist
 	// [dataset lr tdist]
 }
+
+// The loss weights of -level-weight 30 on MNIST's defaults (reference at 0.8 t): 1 where a level's step is
+// longest, more where it is short, at most 30.
+func ExampleConfig_LevelWeightAt() {
+	c, err := train.DefaultConfig("mnist")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	c.LevelWeight = 30
+	for _, t := range []float64{0.01, 0.1, 0.2, 0.45, 0.8, 1} {
+		fmt.Printf("t = %.2f: weight %.2f\n", t, c.LevelWeightAt(t))
+	}
+	// Output:
+	// t = 0.01: weight 30.00
+	// t = 0.10: weight 8.15
+	// t = 0.20: weight 2.33
+	// t = 0.45: weight 1.00
+	// t = 0.80: weight 4.13
+	// t = 1.00: weight 28.13
+}
