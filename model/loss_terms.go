@@ -9,8 +9,8 @@ import (
 // lossTerms builds the terms of the DMMD loss (see the package documentation for the formulas) on the (B, D)
 // features of the noisy batch (a) and of the clean batch (b), split into G groups of m = B/G consecutive rows.
 // Every term is the mean over groups of the per-group term, each group's multiplied by its level weight w_g
-// with LossConfig.LevelWeights (so that, with every w_g = 1, the terms are the unweighted ones). With one group the graph is exactly the original one
-// (same ops, same constants), and the caller creates the terms in the original order: Gorgonia sums the gradient
+// with LossConfig.LevelWeights (so that, with every w_g = 1, the terms are the unweighted ones). With one group
+// the graph is exactly the original one (same ops, same constants), and the caller creates the terms in the original order: Gorgonia sums the gradient
 // contributions to a node in an order that follows the graph's construction, so reordering would change the last
 // bits of the gradient (TestTrainStepGolden).
 type lossTerms struct {

@@ -243,34 +243,29 @@ func (s *TrainStep) SetLevelWeights(w []float64) error {
 			return fmt.Errorf("%w: TrainStep: level weight %v must be finite and > 0", ErrConfig, v)
 		}
 	}
-	at := func(g int) float64 {
-		if w == nil {
-			return 1
-		}
-		return w[g]
-	}
-	m := s.batch / s.groups
 	for _, d := range s.weights {
-		sh := d.Shape()
-		per := 1 // values per row
-		if len(sh) == 2 {
-			per = sh[1]
-		}
-		rowsPerGroup := 1
-		if sh[0] == s.batch {
-			rowsPerGroup = m
-		}
-		for i := 0; i < sh[0]*per; i++ {
-			v := at(i / per / rowsPerGroup)
-			switch x := d.Data().(type) {
-			case []float32:
-				x[i] = float32(v)
-			case []float64:
-				x[i] = v
-			}
+		// Each tensor has one row per group or per batch row (a group's m consecutive rows), so each group owns
+		// an equal run of consecutive values.
+		perGroup := d.Shape().TotalSize() / s.groups
+		switch x := d.Data().(type) {
+		case []float32:
+			fillGroups(x, perGroup, w)
+		case []float64:
+			fillGroups(x, perGroup, w)
 		}
 	}
 	return nil
+}
+
+// fillGroups sets the values of x, perGroup consecutive ones per group, to their group's weight in w (1 for nil).
+func fillGroups[T float32 | float64](x []T, perGroup int, w []float64) {
+	for i := range x {
+		v := 1.0
+		if w != nil {
+			v = w[i/perGroup]
+		}
+		x[i] = T(v)
+	}
 }
 
 // Grads holds the gradient of the last Run with respect to every parameter, in the parameters' layout.

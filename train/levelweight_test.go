@@ -60,17 +60,16 @@ func TestLevelWeightAt(t *testing.T) {
 // refuses a change of -level-weight on resume, and bad values are refused up front.
 func TestLevelWeightRun(t *testing.T) {
 	ds := synthetic(t, 40, 1)
-	run := func(w float64) (string, [][5]float64) {
+	run := func(w float64) [][5]float64 {
 		c := tinyConfig(t, 5)
 		c.Loss.Groups, c.LevelWeight = 2, w
 		dir := t.TempDir()
 		if _, err := Run(context.Background(), c, Options{Out: dir, Dataset: ds}); err != nil {
 			t.Fatal(err)
 		}
-		return dir, losses(t, dir)
+		return losses(t, dir)
 	}
-	_, plain := run(0)
-	_, weighted := run(20)
+	plain, weighted := run(0), run(20)
 	for i := range plain {
 		if plain[i][0] != weighted[i][0] {
 			t.Fatalf("step %d: level %g, unweighted %g: the weights changed the random streams", i+1, weighted[i][0], plain[i][0])
