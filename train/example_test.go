@@ -77,3 +77,17 @@ func ExampleConfig_LevelWeightAt() {
 	// t = 0.80: weight 4.13
 	// t = 1.00: weight 28.13
 }
+
+// The learning rate of a 16,000-step run that cools down over its last eighth to a third of -lr.
+func ExampleConfig_LRAt() {
+	c, _ := train.DefaultConfig("mnist")
+	c.Steps, c.LRCooldown, c.LRFinal = 16000, 0.125, 1.0/3
+	for _, s := range []int64{1, 14000, 15000, 16000} {
+		fmt.Printf("step %5d: %.2e\n", s, c.LRAt(s))
+	}
+	// Output:
+	// step     1: 3.00e-04
+	// step 14000: 3.00e-04
+	// step 15000: 2.00e-04
+	// step 16000: 1.00e-04
+}

@@ -39,6 +39,7 @@ func (t *trainer) loop(ctx context.Context, res Result) (Result, error) {
 			t.metrics.flush()
 			return res, err
 		}
+		t.st.adam.Config.LR = c.LRAt(t.st.step + 1)
 		if err := t.st.adam.Update(t.st.params, grads); err != nil {
 			return res, fmt.Errorf("train: %w", err)
 		}
@@ -191,7 +192,7 @@ func (t *trainer) record(step int64, st model.Stats, pgn float64, start time.Tim
 	now := time.Now()
 	r := Record{Step: step, Time: float64(now.UnixNano()) / 1e9, Elapsed: now.Sub(start).Seconds(), T: t.levels[0],
 		Loss: st.Loss, MMD2: st.MMD2, L2: st.L2, GradPenalty: st.GradPenalty, GradNorm: st.GradNorm,
-		ParamGradNorm: pgn, LR: t.cfg.Adam.LR}
+		ParamGradNorm: pgn, LR: t.cfg.LRAt(step)}
 	if len(t.levels) > 1 {
 		r.Levels = slices.Clone(t.levels)
 	}

@@ -103,6 +103,11 @@ var settings = setting.Table[Config]{
 		byDataset(map[string]int64{datasets.CIFAR10: 200000, datasets.CelebA64: 200000, datasets.MNIST: 20000, datasets.Folder: 100000}),
 		"total training steps; default per dataset, see below"),
 	setting.Var("lr", func(c *Config) *float64 { return &c.Adam.LR }, model.DefaultAdam().LR, "Adam learning rate"),
+	setting.Var("lr-cooldown", func(c *Config) *float64 { return &c.LRCooldown }, 0,
+		"decay the learning rate linearly over this last fraction of -steps, to -lr-final times -lr at the last "+
+			"step (a warmup-stable-decay cooldown; 0 = a constant rate; a resume with more -steps moves it to the new end)"),
+	setting.Var("lr-final", func(c *Config) *float64 { return &c.LRFinal }, 0,
+		"the learning rate at the last step as a fraction of -lr, with -lr-cooldown"),
 	setting.Var("beta1", func(c *Config) *float64 { return &c.Adam.Beta1 }, model.DefaultAdam().Beta1, "Adam beta1"),
 	setting.Var("beta2", func(c *Config) *float64 { return &c.Adam.Beta2 }, model.DefaultAdam().Beta2, "Adam beta2"),
 	setting.Var("ema", func(c *Config) *float64 { return &c.EMA }, 0.999,
