@@ -40,6 +40,10 @@ var presets = map[string]Config{
 	// small's multiply-adds at 28x28 and 32x32, for detail at the low-noise end.
 	"medium": {Widths: []int{32, 64, 128, 256}, ResBlocks: 0, StemStride: 1, TimeEmbed: 64, TimeHidden: 128,
 		FeatureDim: 512, Pool: "flatten", DType: "float32"},
+	// narrow is small at half the width (3->32->64->128, D = 256): about a quarter of its multiply-adds, for
+	// time-limited CPU runs where the number of steps, not capacity, limits the critic (issue 10).
+	"narrow": {Widths: []int{32, 64, 128}, ResBlocks: 0, StemStride: 2, TimeEmbed: 64, TimeHidden: 128,
+		FeatureDim: 256, Pool: "flatten", DType: "float32"},
 	// base adds a residual block per level and a full-resolution first level: for long runs.
 	"base": {Widths: []int{128, 256, 256, 256}, ResBlocks: 1, StemStride: 1, TimeEmbed: 128, TimeHidden: 256,
 		FeatureDim: 512, Pool: "flatten", DType: "float32"},

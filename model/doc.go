@@ -25,7 +25,8 @@
 // Presets (Preset): "tiny" (tests: widths 4, 8; one res block per level; D 8), "small" (the CPU default for 32x32:
 // a 3->64->128->256 encoder: stride-2 stem, two residual down blocks, no extra res blocks, D 512, about 2.6 M
 // parameters at 32x32x3), "medium" (small with a full-resolution first level: stride-1 stem, widths 32, 64, 128,
-// 256; about 1.5x small's multiply-adds), and "base" (widths 128, 256, 256, 256, one res block per level, D 512).
+// 256; about 1.5x small's multiply-adds), "narrow" (small at half the width: 3->32->64->128, D 256; about a quarter
+// of its multiply-adds, for time-limited CPU runs), and "base" (widths 128, 256, 256, 256, one res block per level, D 512).
 //
 // # Parameter tensors
 //
