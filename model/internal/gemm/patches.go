@@ -8,6 +8,51 @@ type Patches struct {
 	B, C, H, W          int
 	KH, KW, Stride, Pad int
 	Ho, Wo              int
+
+	// The gather table of Prepare: for kernel offset (i, j) and output position q = oh*Wo+ow of one image, the
+	// input offset ih*W+iw within a plane, or -1 for padding; built for the geometry in tabFor.
+	tab    []int32
+	tabFor [8]int
+}
+
+// geometry is what the gather table depends on.
+func (p *Patches) geometry() [8]int {
+	return [8]int{p.H, p.W, p.KH, p.KW, p.Stride, p.Pad, p.Ho, p.Wo}
+}
+
+// Prepare builds the gather table row uses for short or strided rows (where the run-by-run copy spends its time
+// on bookkeeping), or keeps the one built for the same geometry. Call it before packing in parallel: row only
+// reads the table. A Patches that was never prepared reads its rows run by run.
+func (p *Patches) Prepare() {
+	if p.Stride == 1 && p.Wo >= 16 {
+		p.tab = p.tab[:0] // long contiguous runs: copy
+		return
+	}
+	if g := p.geometry(); len(p.tab) > 0 && g == p.tabFor {
+		return
+	}
+	hw := p.Ho * p.Wo
+	n := p.KH * p.KW * hw
+	if cap(p.tab) < n {
+		p.tab = make([]int32, n)
+	}
+	p.tab = p.tab[:n]
+	for i := 0; i < p.KH; i++ {
+		for j := 0; j < p.KW; j++ {
+			t := p.tab[(i*p.KW+j)*hw : (i*p.KW+j+1)*hw]
+			for oh := 0; oh < p.Ho; oh++ {
+				for ow := 0; ow < p.Wo; ow++ {
+					ih, iw := oh*p.Stride-p.Pad+i, ow*p.Stride-p.Pad+j
+					v := int32(-1)
+					if ih >= 0 && ih < p.H && iw >= 0 && iw < p.W {
+						v = int32(ih*p.W + iw)
+					}
+					t[oh*p.Wo+ow] = v
+				}
+			}
+		}
+	}
+	p.tabFor = p.geometry()
 }
 
 // Rows and Cols are the matrix's K and N.
@@ -17,6 +62,10 @@ func (p *Patches) Cols() int { return p.B * p.Ho * p.Wo }
 // row writes columns [c0, c0+len(dst)) of row r into dst.
 func (p *Patches) row(r, c0 int, dst []float32) {
 	kk := p.KH * p.KW
+	if len(p.tab) > 0 && p.tabFor == p.geometry() {
+		p.rowTable(r, c0, dst)
+		return
+	}
 	ci, i, j := r/kk, r/p.KW%p.KH, r%p.KW
 	// Output columns whose input column ow*Stride-Pad+j lies in [0, W): [lo, hi).
 	lo := 0
@@ -66,6 +115,30 @@ func (p *Patches) row(r, c0 int, dst []float32) {
 	}
 }
 
+// rowTable is row through the gather table of Prepare.
+func (p *Patches) rowTable(r, c0 int, dst []float32) {
+	kk, hw := p.KH*p.KW, p.Ho*p.Wo
+	ci := r / kk
+	tab := p.tab[(r%kk)*hw : (r%kk+1)*hw]
+	b, q := c0/hw, c0%hw
+	plane := p.H * p.W
+	step := p.C * plane
+	base := (b*p.C + ci) * plane
+	for len(dst) > 0 {
+		t := tab[q:min(hw, q+len(dst))]
+		x := p.X[base : base+plane]
+		for k, o := range t {
+			if o >= 0 {
+				dst[k] = x[o]
+			} else {
+				dst[k] = 0
+			}
+		}
+		dst = dst[len(t):]
+		q, base = 0, base+step
+	}
+}
+
 // packBPatches is packB for B = the patch matrix (K x N) or, with tB, its transpose (op(B) N x K).
 func packBPatches(nr int, tB bool, pt *Patches, pc, kb, jc, nb int, dst []float32) {
 	if tB {
@@ -107,6 +180,7 @@ func Patches32(tA, tB bool, m, n, k int, a []float32, lda, aHW int, pt *Patches,
 	if !useKernelGEMM || (tA && aHW > 0) {
 		return false
 	}
+	pt.Prepare()
 	sgemmLayout(bestKernel, batchLayout{a: aHW, c: cHW, patches: pt}, tA, tB, m, n, k, a, lda, nil, 0, beta, c, ldc)
 	return true
 }

@@ -33,17 +33,26 @@ func newPatches(b, c, h, w, k, stride, pad int, rng *rand.Rand) *Patches {
 
 var patchCases = []struct{ b, c, h, w, k, s, pad int }{
 	{2, 3, 8, 8, 3, 1, 1}, {3, 2, 7, 7, 3, 2, 1}, {2, 4, 6, 6, 1, 2, 0}, {2, 2, 9, 6, 3, 1, 0},
-	{2, 1, 7, 5, 5, 3, 2}, {4, 5, 16, 16, 3, 2, 1}, {3, 3, 14, 14, 3, 2, 1},
+	{2, 1, 7, 5, 5, 3, 2}, {4, 5, 16, 16, 3, 2, 1}, {3, 3, 14, 14, 3, 2, 1}, {2, 2, 18, 18, 3, 1, 1},
+	{5, 2, 2, 2, 3, 2, 1},
 }
 
 // TestPatchesProducts: the convolution W patches (C in the batch layout) and the weight gradient dy patches^T
 // (A in the batch layout) with the patches packed on the fly equal the products with the patch matrix built by
-// its definition, for every kernel, strides, paddings, kernel sizes and ragged positions per sample; and every
-// segment of a row read alone is the definition's.
+// its definition, for every kernel, strides, paddings, kernel sizes and ragged positions per sample, with the
+// rows read run by run and (Prepare) through the gather table; and every segment of a row read alone is the
+// definition's.
 func TestPatchesProducts(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 5))
-	for _, tc := range patchCases {
+	for i := range 2 * len(patchCases) {
+		tc := patchCases[i/2]
 		pt := newPatches(tc.b, tc.c, tc.h, tc.w, tc.k, tc.s, tc.pad, rng)
+		if i%2 == 1 {
+			pt.Prepare()
+			if table := tc.s != 1 || pt.Wo < 16; table != (len(pt.tab) > 0) {
+				t.Errorf("%+v: Prepare built a table: %v, want %v", tc, len(pt.tab) > 0, table)
+			}
+		}
 		K, N, hw := pt.Rows(), pt.Cols(), pt.Ho*pt.Wo
 		ref := naivePatches(pt)
 		for r := 0; r < K; r++ {
@@ -58,7 +67,7 @@ func TestPatchesProducts(t *testing.T) {
 			}
 		}
 		for _, kern := range kernels {
-			name := fmt.Sprintf("%+v %s %dx%d", tc, kern.name, kern.mr, kern.nr)
+			name := fmt.Sprintf("%+v prepared %v %s %dx%d", tc, i%2 == 1, kern.name, kern.mr, kern.nr)
 			cout := 9
 			w := randF32(cout*K, rng)
 			// Forward: y (B, Cout, Ho, Wo) = W (Cout x K) patches (K x N).
@@ -87,6 +96,33 @@ func TestPatchesProducts(t *testing.T) {
 			for i := range dw {
 				if d := math.Abs(float64(dw[i])-want[i]) / (1 + math.Sqrt(float64(N))); d > 1e-5 {
 					t.Fatalf("%s weight gradient: dW[%d] = %v, want %v", name, i, dw[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+// TestPatchesStaleTable: a Patches given a new geometry after Prepare (as a conv node's reused scratch is) does not
+// read through the old table, and Prepare rebuilds it.
+func TestPatchesStaleTable(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	pt := newPatches(3, 2, 7, 7, 3, 2, 1, rng)
+	pt.Prepare()
+	other := newPatches(2, 3, 6, 5, 3, 1, 0, rng)
+	pt.X, pt.B, pt.C, pt.H, pt.W = other.X, other.B, other.C, other.H, other.W
+	pt.KH, pt.KW, pt.Stride, pt.Pad, pt.Ho, pt.Wo = other.KH, other.KW, other.Stride, other.Pad, other.Ho, other.Wo
+	for _, prepare := range []bool{false, true} {
+		if prepare {
+			pt.Prepare()
+		}
+		ref := naivePatches(pt)
+		K, N := pt.Rows(), pt.Cols()
+		got := make([]float32, N)
+		for r := 0; r < K; r++ {
+			pt.row(r, 0, got)
+			for c, v := range got {
+				if v != ref[r*N+c] {
+					t.Fatalf("prepared %v: row %d column %d: %v, want %v", prepare, r, c, v, ref[r*N+c])
 				}
 			}
 		}

@@ -150,7 +150,9 @@ type convScratch[T num] struct {
 
 // patchesOf describes x's patch matrix in s.pt, for the float32 kernels.
 func patchesOf(g *convGeom, x []float32, pt *gemm.Patches) *gemm.Patches {
-	*pt = gemm.Patches{X: x, B: g.B, C: g.Cin, H: g.H, W: g.W, KH: g.KH, KW: g.KW, Stride: g.Stride, Pad: g.Pad, Ho: g.Ho, Wo: g.Wo}
+	// Field by field, so the gather table built for this node's geometry (gemm.Patches.Prepare) is kept.
+	pt.X, pt.B, pt.C, pt.H, pt.W = x, g.B, g.Cin, g.H, g.W
+	pt.KH, pt.KW, pt.Stride, pt.Pad, pt.Ho, pt.Wo = g.KH, g.KW, g.Stride, g.Pad, g.Ho, g.Wo
 	return pt
 }
 
