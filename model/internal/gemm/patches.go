@@ -24,35 +24,47 @@ func (p *Patches) geometry() [8]int {
 // on bookkeeping), or keeps the one built for the same geometry. Call it before packing in parallel: row only
 // reads the table. A Patches that was never prepared reads its rows run by run.
 func (p *Patches) Prepare() {
-	if p.Stride == 1 && p.Wo >= 16 {
+	if !UseGatherTable(p.Stride, p.Wo) {
 		p.tab = p.tab[:0] // long contiguous runs: copy
 		return
 	}
 	if g := p.geometry(); len(p.tab) > 0 && g == p.tabFor {
 		return
 	}
-	hw := p.Ho * p.Wo
-	n := p.KH * p.KW * hw
-	if cap(p.tab) < n {
-		p.tab = make([]int32, n)
+	p.tab = GatherTable(p.tab, p.H, p.W, p.KH, p.KW, p.Stride, p.Pad, p.Ho, p.Wo)
+	p.tabFor = p.geometry()
+}
+
+// UseGatherTable reports whether a convolution with this stride and output width reads (and col2im writes) its
+// patch rows faster through a GatherTable than run by run: when the runs are strided or short.
+func UseGatherTable(stride, wo int) bool { return stride != 1 || wo < 16 }
+
+// GatherTable returns, in tab's storage when it is large enough, the gather table of a KH x KW convolution of an
+// H x W plane with this stride and padding to Ho x Wo: entry (i*KW+j)*Ho*Wo + oh*Wo+ow is the offset ih*W+iw of
+// the input that kernel offset (i, j) reads at output (oh, ow), or -1 where it reads the padding.
+func GatherTable(tab []int32, h, w, kh, kw, stride, pad, ho, wo int) []int32 {
+	hw := ho * wo
+	n := kh * kw * hw
+	if cap(tab) < n {
+		tab = make([]int32, n)
 	}
-	p.tab = p.tab[:n]
-	for i := 0; i < p.KH; i++ {
-		for j := 0; j < p.KW; j++ {
-			t := p.tab[(i*p.KW+j)*hw : (i*p.KW+j+1)*hw]
-			for oh := 0; oh < p.Ho; oh++ {
-				for ow := 0; ow < p.Wo; ow++ {
-					ih, iw := oh*p.Stride-p.Pad+i, ow*p.Stride-p.Pad+j
+	tab = tab[:n]
+	for i := 0; i < kh; i++ {
+		for j := 0; j < kw; j++ {
+			t := tab[(i*kw+j)*hw : (i*kw+j+1)*hw]
+			for oh := 0; oh < ho; oh++ {
+				for ow := 0; ow < wo; ow++ {
+					ih, iw := oh*stride-pad+i, ow*stride-pad+j
 					v := int32(-1)
-					if ih >= 0 && ih < p.H && iw >= 0 && iw < p.W {
-						v = int32(ih*p.W + iw)
+					if ih >= 0 && ih < h && iw >= 0 && iw < w {
+						v = int32(ih*w + iw)
 					}
-					t[oh*p.Wo+ow] = v
+					t[oh*wo+ow] = v
 				}
 			}
 		}
 	}
-	p.tabFor = p.geometry()
+	return tab
 }
 
 // Rows and Cols are the matrix's K and N.

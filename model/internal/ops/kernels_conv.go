@@ -82,10 +82,34 @@ func im2col[T num](g *convGeom, x, cols []T) {
 }
 
 // col2im is the adjoint of im2col: dx[b, ci, ih, iw] = sum of the dcols entries im2col would have read from there.
-// dx is overwritten.
-func col2im[T num](g *convGeom, dcols, dx []T) {
+// dx is overwritten. With tab (gemm.GatherTable of g's geometry) it scatters through the table, in the same order
+// of summation.
+func col2im[T num](g *convGeom, dcols, dx []T, tab []int32) {
 	hw := g.Ho * g.Wo
 	kk := g.KH * g.KW
+	if len(tab) == kk*hw {
+		parallel.For(g.Cin, kk*g.N, func(lo, hi int) {
+			for ci := lo; ci < hi; ci++ {
+				for b := 0; b < g.B; b++ {
+					clear(dx[(b*g.Cin+ci)*g.H*g.W : (b*g.Cin+ci+1)*g.H*g.W])
+				}
+				for ij := 0; ij < kk; ij++ {
+					t := tab[ij*hw : (ij+1)*hw]
+					row := dcols[(ci*kk+ij)*g.N : (ci*kk+ij+1)*g.N]
+					for b := 0; b < g.B; b++ {
+						plane := dx[(b*g.Cin+ci)*g.H*g.W : (b*g.Cin+ci+1)*g.H*g.W]
+						in := row[b*hw : (b+1)*hw]
+						for q, o := range t {
+							if o >= 0 {
+								plane[o] += in[q]
+							}
+						}
+					}
+				}
+			}
+		})
+		return
+	}
 	// Parallel over input channels: rows of channel ci only touch planes of channel ci.
 	parallel.For(g.Cin, kk*g.N, func(lo, hi int) {
 		for ci := lo; ci < hi; ci++ {
@@ -146,6 +170,20 @@ func fromCBN[T num](src, dst []T, b, c, hw int) {
 type convScratch[T num] struct {
 	cols, mat []T
 	pt        gemm.Patches // the float32 input's patch matrix, read while packing (see gemm.Patches32)
+	tab       []int32      // col2im's gather table (gemm.GatherTable) for the geometry tabFor
+	tabFor    convGeom
+}
+
+// gatherTable returns col2im's gather table for g, built once per geometry, or nil where the runs are long.
+func (s *convScratch[T]) gatherTable(g *convGeom) []int32 {
+	if !gemm.UseGatherTable(g.Stride, g.Wo) {
+		return nil
+	}
+	if len(s.tab) == 0 || s.tabFor != *g {
+		s.tab = gemm.GatherTable(s.tab, g.H, g.W, g.KH, g.KW, g.Stride, g.Pad, g.Ho, g.Wo)
+		s.tabFor = *g
+	}
+	return s.tab
 }
 
 // patchesOf describes x's patch matrix in s.pt, for the float32 kernels.
@@ -200,7 +238,7 @@ func convInputGrad[T num](g *convGeom, dy, w, dx []T, s *convScratch[T]) {
 		toCBN(dy, s.mat, g.B, g.Cout, g.Ho*g.Wo)
 		gemm.Do(true, false, g.K, g.N, g.Cout, w, g.K, s.mat, g.N, 0, s.cols, g.N)
 	}
-	col2im(g, s.cols, dx)
+	col2im(g, s.cols, dx, s.gatherTable(g))
 }
 
 // convWeightGrad computes dw = J_w^T dy = sum over the batch of dy (x) patches into dw (Cout, Cin, KH, KW).
