@@ -53,7 +53,7 @@ func ExampleParseCommandLine() {
 	fmt.Println(cfg.Steps, cfg.Adam.LR, cfg.TDist, opt.Out)
 	fmt.Println(slices.Sorted(maps.Keys(opt.Set)))
 	// Output:
-	// 20000 0.001 uniform runs/mnist
+	// 24000 0.001 uniform runs/mnist
 	// [dataset lr tdist]
 }
 

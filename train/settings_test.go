@@ -31,6 +31,9 @@ func TestDefaultsUnchanged(t *testing.T) {
 		c.Loss.Penalty, c.ExtraLevels = model.PenaltyZero, 2
 		v1[name] = c
 	}
+	mnist := v1[datasets.MNIST]
+	mnist.Preset, mnist.Batch, mnist.Steps = "narrow", 32, 24000
+	v1[datasets.MNIST] = mnist
 	want, _ := json.MarshalIndent(v1, "", "  ")
 	all := map[string]Config{}
 	for _, name := range datasets.Names {

@@ -12,8 +12,8 @@ import (
 )
 
 // BenchmarkTrainerMNIST is one step of the whole trainer (data, noise, loss and gradient, clip, Adam, EMA, finite
-// checks, metrics) with MNIST's defaults on 1x28x28 images: the small preset at batch 64 (the default) and 32, and
-// the narrow preset at 32; no checkpoints,
+// checks, metrics) with MNIST's recipe on 1x28x28 images: the small preset at batch 64 and 32, and the narrow
+// preset at 32 (MNIST's default); no checkpoints,
 // sample grids or diagnostics inside the timed steps. Against model's BenchmarkTrainStep* it measures the
 // trainer's own overhead (issue 13: within 5 % of the bare step).
 func BenchmarkTrainerMNIST(b *testing.B) {
