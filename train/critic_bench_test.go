@@ -20,19 +20,27 @@ func BenchmarkDiagnose(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	rng := rand.New(rand.NewPCG(1, 1))
-	pix := make([]uint8, 2*DefaultDiagN*28*28)
-	for i := range pix {
-		pix[i] = uint8(rng.IntN(256))
-	}
-	ds, err := data.NewU8(data.Shape{C: 1, H: 28, W: 28}, pix, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
+	ds := noiseImages(b, 2*DefaultDiagN, data.Shape{C: 1, H: 28, W: 28})
 	b.ResetTimer()
 	for range b.N {
 		if _, err := DiagnoseCritic(p, ds, diffusion.Default(), DiagOptions{}); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// noiseImages is a dataset of n images of uniformly random pixels (seeded): for benchmarks, whose cost does not
+// depend on the pixels.
+func noiseImages(b *testing.B, n int, shape data.Shape) *data.U8 {
+	b.Helper()
+	rng := rand.New(rand.NewPCG(1, 1))
+	pix := make([]uint8, n*shape.Size())
+	for i := range pix {
+		pix[i] = uint8(rng.IntN(256))
+	}
+	ds, err := data.NewU8(shape, pix, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return ds
 }

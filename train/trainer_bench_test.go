@@ -3,7 +3,6 @@ package train
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"path/filepath"
 	"testing"
 
@@ -17,15 +16,7 @@ import (
 // sample grids or diagnostics inside the timed steps. Against model's BenchmarkTrainStep* it measures the
 // trainer's own overhead (issue 13: within 5 % of the bare step).
 func BenchmarkTrainerMNIST(b *testing.B) {
-	rng := rand.New(rand.NewPCG(1, 1))
-	pix := make([]uint8, 2000*28*28)
-	for i := range pix {
-		pix[i] = uint8(rng.IntN(256))
-	}
-	ds, err := data.NewU8(data.Shape{C: 1, H: 28, W: 28}, pix, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
+	ds := noiseImages(b, 2000, data.Shape{C: 1, H: 28, W: 28})
 	for _, bc := range []struct {
 		preset string
 		batch  int
