@@ -62,6 +62,7 @@ func renderLossChart(history []Record, title string) ([]byte, error) {
 			smooth = append(smooth, plotter.XY{X: float64(r.Step), Y: sum / float64(n)})
 		}
 		if len(raw) > 0 {
+			raw, smooth = envelope(raw, maxChartPoints), envelope(smooth, maxChartPoints)
 			l, err := plotter.NewLine(raw)
 			if err != nil {
 				return nil, fmt.Errorf("train: plotting: %w", err)
@@ -78,6 +79,44 @@ func renderLossChart(history []Record, title string) ([]byte, error) {
 		plots[i] = p
 	}
 	return columnPNG(plots, "loss chart")
+}
+
+// maxChartPoints bounds the points of each line in the loss chart. Drawing every step made the chart, redrawn at
+// every checkpoint, cost time in proportion to the run's length and more (BenchmarkLossChart on the 2-core machine
+// beside a training run: 0.64 s at 1,000 noisy steps, 20.2 s at 30,000; with the bound 0.27 s and 1.47 s): late in
+// a run of the narrow preset the checkpoint's extras had grown from 3 s to 7 s.
+const maxChartPoints = 1000
+
+// envelope thins a line of more than max points (max >= 2) to at most max: the points are cut into max/2 runs of
+// consecutive points, and each run keeps its lowest and its highest point, in their order, so a one-step spike
+// stays in the chart at its height. A line of at most max points is returned as it is.
+func envelope(xys plotter.XYs, max int) plotter.XYs {
+	if len(xys) <= max {
+		return xys
+	}
+	runs := max / 2
+	out := make(plotter.XYs, 0, 2*runs)
+	for r := range runs {
+		lo, hi := r*len(xys)/runs, (r+1)*len(xys)/runs
+		imin, imax := lo, lo
+		for i := lo + 1; i < hi; i++ {
+			if xys[i].Y < xys[imin].Y {
+				imin = i
+			}
+			if xys[i].Y > xys[imax].Y {
+				imax = i
+			}
+		}
+		switch {
+		case imin == imax:
+			out = append(out, xys[imin])
+		case imin < imax:
+			out = append(out, xys[imin], xys[imax])
+		default:
+			out = append(out, xys[imax], xys[imin])
+		}
+	}
+	return out
 }
 
 // newPanel starts panel i of the rows in a one-column chart: the chart's title goes above the first panel's
