@@ -86,8 +86,8 @@ func ExampleConfig_LRAt() {
 		fmt.Printf("step %5d: %.2e\n", s, c.LRAt(s))
 	}
 	// Output:
-	// step     1: 3.00e-04
-	// step 14000: 3.00e-04
-	// step 15000: 2.00e-04
-	// step 16000: 1.00e-04
+	// step     1: 1.20e-03
+	// step 14000: 1.20e-03
+	// step 15000: 8.00e-04
+	// step 16000: 4.00e-04
 }

@@ -360,7 +360,7 @@ func TestSettingsCopy(t *testing.T) {
 	other.Loss.MMD, other.Loss.L2, other.Loss.Groups, other.Loss.Penalty = model.MMDBiased, model.L2Features, 4, model.PenaltyGP
 	other.RefRatio, other.HeadHidden, other.ExtraLevels, other.LevelWeight = 0.5, 256, 1, 7
 	other.Adam = model.AdamConfig{LR: 1, Beta1: 0.1, Beta2: 0.2, Eps: 1}
-	other.LRCooldown, other.LRFinal = 0.25, 0.5
+	other.LRCooldown, other.LRFinal = 0.5, 0.5
 	other.EMA, other.Loss.LambdaGrad, other.Loss.LambdaL2, other.GradClip = 0.5, 3, 4, 100
 	other.Run = RunSettings{CkptEvery: 3, CkptInterval: Duration(time.Hour), Keep: 9, LogEvery: 8}
 	other.Sample = SampleSettings{Every: 11, Particles: 12}

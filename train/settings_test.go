@@ -15,7 +15,9 @@ import (
 // TestDefaultsUnchanged: the defaults derived from the settings table are, field for field, those that the code
 // before the table wrote (testdata/defaults-v1.json, written by DefaultConfig before the change), but for the
 // deliberate changes since: MNIST's and CIFAR-10's sample-quality recipe (-groups 8, -ref-ratio 0.8, -grad-clip 2,
-// -mmd paired, -penalty zero; then -extra-levels 2; issue 10).
+// -mmd paired, -penalty zero; then -extra-levels 2; then MNIST's narrow preset at batch 32 for 24,000 steps; then
+// MNIST's optimiser: -lr 1.2e-3 -beta1 0.9 -grad-clip 0.5 -lr-cooldown 0.25 -lr-final 0.1, and a sample grid every
+// 4,000 steps; issue 10).
 func TestDefaultsUnchanged(t *testing.T) {
 	b, err := os.ReadFile("testdata/defaults-v1.json")
 	if err != nil {
@@ -33,6 +35,8 @@ func TestDefaultsUnchanged(t *testing.T) {
 	}
 	mnist := v1[datasets.MNIST]
 	mnist.Preset, mnist.Batch, mnist.Steps = "narrow", 32, 24000
+	mnist.Adam.LR, mnist.Adam.Beta1, mnist.GradClip, mnist.Sample.Every = 1.2e-3, 0.9, 0.5, 4000
+	mnist.LRCooldown, mnist.LRFinal = 0.25, 0.1
 	v1[datasets.MNIST] = mnist
 	want, _ := json.MarshalIndent(v1, "", "  ")
 	all := map[string]Config{}
