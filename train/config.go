@@ -307,6 +307,16 @@ func (c *Config) LRAt(s int64) float64 {
 	return c.Adam.LR * (1 - (1-c.LRFinal)*float64(k)/float64(n))
 }
 
+// describeLR says the learning-rate schedule in words for the trainer's first line, e.g. "lr 0.0012 (Adam beta1
+// 0.9), falling to 0.00012 over the last 6000 steps".
+func (c *Config) describeLR() string {
+	d := fmt.Sprintf("lr %g (Adam beta1 %g)", c.Adam.LR, c.Adam.Beta1)
+	if n := int64(math.Round(c.LRCooldown * float64(c.Steps))); n > 0 {
+		d += fmt.Sprintf(", falling to %.3g over the last %d steps", c.LRAt(c.Steps), n)
+	}
+	return d
+}
+
 // RefLevelFunc is RefLevel as a DiagOptions.RefLevel: nil when the reference is the clean data.
 func (c *Config) RefLevelFunc() func(t float64) float64 {
 	if c.RefRatio == 0 {

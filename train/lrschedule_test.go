@@ -106,3 +106,27 @@ func TestLRCooldownReachesAdam(t *testing.T) {
 		t.Errorf("lr at steps 7, 8: %v, %v; want %v, 0", rs[6].LR, rs[7].LR, cfg.Adam.LR)
 	}
 }
+
+// TestDescribeLR: the trainer's first line states the rate, beta1 and, with a cooldown, where it ends and over how
+// many steps.
+func TestDescribeLR(t *testing.T) {
+	for _, tc := range []struct {
+		lr, beta1, cooldown, final float64
+		steps                      int64
+		want                       string
+	}{
+		{3e-4, 0.5, 0, 0, 1000, "lr 0.0003 (Adam beta1 0.5)"},
+		{1.2e-3, 0.9, 0.25, 0.1, 24000, "lr 0.0012 (Adam beta1 0.9), falling to 0.00012 over the last 6000 steps"},
+		{1e-3, 0.9, 0.25, 0, 2000, "lr 0.001 (Adam beta1 0.9), falling to 0 over the last 500 steps"},
+		{1e-3, 0.9, 0.0001, 0.1, 1000, "lr 0.001 (Adam beta1 0.9)"}, // rounds to no cooldown step
+	} {
+		c, err := DefaultConfig("mnist")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Adam.LR, c.Adam.Beta1, c.LRCooldown, c.LRFinal, c.Steps = tc.lr, tc.beta1, tc.cooldown, tc.final, tc.steps
+		if got := c.describeLR(); got != tc.want {
+			t.Errorf("%+v: got %q, want %q", tc, got, tc.want)
+		}
+	}
+}
