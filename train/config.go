@@ -298,7 +298,7 @@ func (c *Config) maxPairDistance() float64 {
 // against 47.5 without it (seed 0; docs/quality.md), so MNIST cools down by default. The schedule's shape follows Hagele et al. 2024, "Scaling Laws and Compute-Optimal Training
 // Beyond Fixed Training Durations" (a constant rate, then a short linear cooldown).
 func (c *Config) LRAt(s int64) float64 {
-	n := int64(math.Round(c.LRCooldown * float64(c.Steps)))
+	n := c.cooldownSteps()
 	start := c.Steps - n
 	if n <= 0 || s <= start {
 		return c.Adam.LR
@@ -307,11 +307,14 @@ func (c *Config) LRAt(s int64) float64 {
 	return c.Adam.LR * (1 - (1-c.LRFinal)*float64(k)/float64(n))
 }
 
+// cooldownSteps is the number of steps at the end of the run that cool down (LRAt): round(LRCooldown Steps).
+func (c *Config) cooldownSteps() int64 { return int64(math.Round(c.LRCooldown * float64(c.Steps))) }
+
 // describeLR says the learning-rate schedule in words for the trainer's first line, e.g. "lr 0.0012 (Adam beta1
 // 0.9), falling to 0.00012 over the last 6000 steps".
 func (c *Config) describeLR() string {
 	d := fmt.Sprintf("lr %g (Adam beta1 %g)", c.Adam.LR, c.Adam.Beta1)
-	if n := int64(math.Round(c.LRCooldown * float64(c.Steps))); n > 0 {
+	if n := c.cooldownSteps(); n > 0 {
 		d += fmt.Sprintf(", falling to %.3g over the last %d steps", c.LRAt(c.Steps), n)
 	}
 	return d

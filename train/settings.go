@@ -177,8 +177,9 @@ var settings = setting.Table[Config]{
 	setting.Var("diag-n", func(c *Config) *int { return &c.Run.DiagN }, DefaultDiagN,
 		"critic diagnostics after every checkpoint on N clean and N noised images (held out when the dataset has a "+
 			"test split) at 9 levels, to diagnostics.jsonl and diagnostics.png (0 = off)"),
-	// A grid costs about as much as a few hundred of the narrow preset's steps (BenchmarkTrainerExtrasMNIST), so
-	// MNIST's default draws one every 4,000 steps (about every 4 minutes on 2 cores).
+	// A checkpoint with the grid costs about as much as 110 of the narrow preset's steps (7.1 s in
+	// BenchmarkTrainerExtrasMNIST against a median step of 0.063 s), so MNIST's default draws one every 4,000 steps
+	// (about every 4 minutes on 2 cores).
 	setting.PerKey("sample-every", func(c *Config) *int64 { return &c.Sample.Every },
 		byDataset(map[string]int64{datasets.CIFAR10: 1000, datasets.CelebA64: 1000, datasets.MNIST: 4000, datasets.Folder: 1000}),
 		"write samples/step-<step>.png from the EMA weights every N steps (0 = off); default per dataset, see below"),
