@@ -1,6 +1,7 @@
 package model
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"runtime"
 	"testing"
@@ -147,4 +148,49 @@ func BenchmarkWitnessGrad(b *testing.B) {
 	}
 	b.StopTimer()
 	reportPeakRSS(b)
+}
+
+// BenchmarkTrainStepReplicas is MNIST's default training step (the narrow preset with two extra levels on
+// 1x28x28, batch 32 in 8 groups, paired MMD, zero-centred penalty at interpolates, Adam) on one graph and split
+// between 2 graphs that run concurrently (NewTrainStepReplicas). Compare at -cpu 1,2.
+func BenchmarkTrainStepReplicas(b *testing.B) {
+	for _, r := range []int{1, 2, 4} {
+		b.Run(fmt.Sprintf("r%d", r), func(b *testing.B) {
+			runtime.GC()
+			cfg, err := Preset("narrow", 28, 1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			cfg.Widths = append(cfg.Widths, 128, 128)
+			p, err := Init(cfg, 1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			lc := DefaultLoss()
+			lc.MMD, lc.Penalty, lc.PenaltyAt, lc.Groups = MMDPaired, PenaltyZero, PenaltyAtInterp, 8
+			s, err := NewTrainStepReplicas(p, 32, lc, r)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			opt, err := NewAdam(p, DefaultAdam())
+			if err != nil {
+				b.Fatal(err)
+			}
+			xt, y, z, ts := replicaInputs(cfg, 32, 8, 1)
+			step := func() {
+				if _, err := s.RunLevels(xt, y, z, ts); err != nil {
+					b.Fatal(err)
+				}
+				if err := opt.Update(p, s.Grads()); err != nil {
+					b.Fatal(err)
+				}
+			}
+			step()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				step()
+			}
+		})
+	}
 }

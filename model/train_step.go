@@ -21,6 +21,9 @@ type TrainStep struct {
 	grads   *Params
 	weights []*tensor.Dense // the level-weight inputs (LossConfig.LevelWeights): (G, D), (B, D), (G), (B)
 	outs    [5]*G.Value     // loss, mmd2, l2, penalty, grad norm: boxes of their own (see compiled)
+	// parts are the replicas of NewTrainStepReplicas (nil for one graph): then this step has no graph of its
+	// own, and runs, level weights and Close go to the parts.
+	parts []*TrainStep
 }
 
 // NewTrainStep compiles the loss and gradient graph for p with the given batch size per side: at least 2 per
@@ -175,13 +178,19 @@ func (s *TrainStep) RunLevels(xt, y, z []float32, ts []float64) (Stats, error) {
 	case !s.lc.interp() && z != nil:
 		return Stats{}, fmt.Errorf("model: TrainStep: penalty points given, but the penalty is at x_t")
 	}
-	if err := s.setInputs(xt, y, z); err != nil {
+	if err := s.checkInputs(xt, y, z); err != nil {
 		return Stats{}, err
 	}
 	for _, t := range ts {
 		if err := checkLevel(t); err != nil {
 			return Stats{}, err
 		}
+	}
+	if s.parts != nil {
+		return s.runParts(xt, y, z, ts)
+	}
+	if err := s.setInputs(xt, y, z); err != nil {
+		return Stats{}, err
 	}
 	return s.runStats(ts)
 }
@@ -197,11 +206,19 @@ func (s *TrainStep) run3(xt, y, z []float32, t float64) (Stats, error) {
 	return s.runStats(s.one[:])
 }
 
-func (s *TrainStep) setInputs(xt, y, z []float32) error {
+// checkInputs checks the lengths of a run's inputs (z: the penalty points, nil unless PenaltyAt interp).
+func (s *TrainStep) checkInputs(xt, y, z []float32) error {
 	want := s.batch * s.cfg.InputSize()
-	if len(xt) != want || len(y) != want || (s.z != nil && len(z) != want) {
+	if len(xt) != want || len(y) != want || (s.lc.interp() && len(z) != want) {
 		return fmt.Errorf("model: TrainStep: got %d noisy, %d clean and %d penalty-point values, want %d each",
 			len(xt), len(y), len(z), want)
+	}
+	return nil
+}
+
+func (s *TrainStep) setInputs(xt, y, z []float32) error {
+	if err := s.checkInputs(xt, y, z); err != nil {
+		return err
 	}
 	setImages(s.x, xt, s.cfg.InputSize())
 	setImages(s.y, y, s.cfg.InputSize())
@@ -232,7 +249,7 @@ func (s *TrainStep) runStats(ts []float64) (Stats, error) {
 // SetLevelWeights sets the level weights w_g of the following runs (LossConfig.LevelWeights): one per group,
 // finite and > 0; nil sets every weight to 1.
 func (s *TrainStep) SetLevelWeights(w []float64) error {
-	if s.weights == nil {
+	if !s.lc.LevelWeights {
 		return fmt.Errorf("%w: TrainStep: level weights given, but the loss has none (LossConfig.LevelWeights)", ErrConfig)
 	}
 	if w != nil && len(w) != s.groups {
@@ -242,6 +259,19 @@ func (s *TrainStep) SetLevelWeights(w []float64) error {
 		if !(v > 0) || math.IsInf(v, 0) {
 			return fmt.Errorf("%w: TrainStep: level weight %v must be finite and > 0", ErrConfig, v)
 		}
+	}
+	if s.parts != nil {
+		gp := s.groups / len(s.parts)
+		for i, q := range s.parts {
+			var wi []float64
+			if w != nil {
+				wi = w[i*gp : (i+1)*gp]
+			}
+			if err := q.SetLevelWeights(wi); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	for _, d := range s.weights {
 		// Each tensor has one row per group or per batch row (a group's m consecutive rows), so each group owns
@@ -266,6 +296,21 @@ func fillGroups[T float32 | float64](x []T, perGroup int, w []float64) {
 		}
 		x[i] = T(v)
 	}
+}
+
+// Close releases the step's graphs (its replicas' with NewTrainStepReplicas); later runs return an error.
+// Closing twice is harmless.
+func (s *TrainStep) Close() error {
+	var first error
+	for _, q := range s.parts {
+		if err := q.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	if err := s.compiled.Close(); err != nil && first == nil {
+		first = err
+	}
+	return first
 }
 
 // Grads holds the gradient of the last Run with respect to every parameter, in the parameters' layout.

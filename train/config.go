@@ -60,8 +60,12 @@ type Config struct {
 	GradClip   float64 `json:"grad_clip"`          // clip the parameter gradient's global norm to this (0 = off)
 	EMA        float64 `json:"ema"`
 	Batch      int     `json:"batch"` // images per side of each MMD estimate
-	Steps      int64   `json:"steps"` // total steps of the run
-	Seed       uint64  `json:"seed"`
+	// Replicas splits each step's groups between this many graphs that run concurrently
+	// (model.NewTrainStepReplicas; 0 or 1: one graph; with one level per step there is nothing to split and the
+	// step runs as one graph). The loss and gradient are the same up to float rounding.
+	Replicas int    `json:"replicas,omitempty"`
+	Steps    int64  `json:"steps"` // total steps of the run
+	Seed     uint64 `json:"seed"`
 
 	Run    RunSettings    `json:"run"`
 	Sample SampleSettings `json:"sample"`
@@ -168,6 +172,13 @@ func (c *Config) Validate() error {
 		return bad("-level-weight %v: give 0 (off) or a cap >= 1", c.LevelWeight)
 	case c.LevelWeight > 0 && c.Loss.Groups < 2:
 		return bad("-level-weight needs -groups 2 or more (one level per group), got %d", c.Loss.Groups)
+	case c.Replicas < 0 || c.Replicas > 64:
+		return bad("-replicas %d outside [0, 64] (0 or 1 = one graph)", c.Replicas)
+	case c.Replicas > 1 && c.Loss.Groups >= 2 && c.Loss.Groups%c.Replicas != 0:
+		return bad("-replicas %d does not divide -groups %d (each replica computes whole groups of the batch)",
+			c.Replicas, c.Loss.Groups)
+	case c.Replicas > 1 && c.LevelWeight > 0 && c.Loss.Groups/c.Replicas < 2:
+		return bad("-level-weight needs at least 2 groups per replica; -groups %d, -replicas %d", c.Loss.Groups, c.Replicas)
 	case c.Steps < 1:
 		return bad("-steps %d must be positive", c.Steps)
 	case c.HeadHidden < 0 || c.HeadHidden > 65536:
@@ -309,6 +320,23 @@ func (c *Config) LRAt(s int64) float64 {
 
 // cooldownSteps is the number of steps at the end of the run that cool down (LRAt): round(LRCooldown Steps).
 func (c *Config) cooldownSteps() int64 { return int64(math.Round(c.LRCooldown * float64(c.Steps))) }
+
+// effectiveReplicas is the number of graphs a step runs as: Replicas, or 1 with one level per step (nothing to
+// split) or Replicas 0.
+func (c *Config) effectiveReplicas() int {
+	if c.Loss.Groups < 2 {
+		return 1
+	}
+	return max(1, c.Replicas)
+}
+
+// describeReplicas is how the first log line says that each step runs as r graphs side by side (nothing for one).
+func describeReplicas(r int) string {
+	if r <= 1 {
+		return ""
+	}
+	return fmt.Sprintf(" (%d replicas side by side)", r)
+}
 
 // describeLR says the learning-rate schedule in words for the trainer's first line, e.g. "lr 0.0012 (Adam beta1
 // 0.9), falling to 0.00012 over the last 6000 steps".

@@ -53,7 +53,7 @@ func ExampleParseCommandLine() {
 	fmt.Println(cfg.Steps, cfg.Adam.LR, cfg.TDist, opt.Out)
 	fmt.Println(slices.Sorted(maps.Keys(opt.Set)))
 	// Output:
-	// 24000 0.001 uniform runs/mnist
+	// 32000 0.001 uniform runs/mnist
 	// [dataset lr tdist]
 }
 

@@ -19,9 +19,9 @@ func (t *trainer) loop(ctx context.Context, res Result) (Result, error) {
 	t.rep = newReporter(t.opt.Log, t.opt.Terminal, t.st.step, c.Steps, c.Run.LogEvery)
 	defer t.rep.finish()
 	if t.st.step == 0 {
-		t.logf("training %s on %s (%d images %v), preset %s: %d parameters, batch %d, %d steps, %s, BLAS %s",
-			t.opt.Out, c.Dataset, t.ds.Len(), t.ds.Shape(), c.Preset, t.st.params.Count(), c.Batch, c.Steps,
-			c.describeLR(), model.BLAS())
+		t.logf("training %s on %s (%d images %v), preset %s: %d parameters, batch %d%s, %d steps, %s, BLAS %s",
+			t.opt.Out, c.Dataset, t.ds.Len(), t.ds.Shape(), c.Preset, t.st.params.Count(), c.Batch,
+			describeReplicas(t.step.Replicas()), c.Steps, c.describeLR(), model.BLAS())
 	}
 	t.lastTime = time.Now()
 	start, startStep := time.Now(), t.st.step

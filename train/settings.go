@@ -104,8 +104,10 @@ var settings = setting.Table[Config]{
 			"default per dataset, see below", setting.Fixed),
 
 	// Optimisation and loss weights: these may change on resume.
+	// MNIST's 32,000 steps took 25.3 minutes with every default extra on the quiet 2-core machine (issue 10: 30) with -replicas 2 (21 steps/s; 15 on
+	// one graph, where 24,000 did).
 	setting.PerKey("steps", func(c *Config) *int64 { return &c.Steps },
-		byDataset(map[string]int64{datasets.CIFAR10: 200000, datasets.CelebA64: 200000, datasets.MNIST: 24000, datasets.Folder: 100000}),
+		byDataset(map[string]int64{datasets.CIFAR10: 200000, datasets.CelebA64: 200000, datasets.MNIST: 32000, datasets.Folder: 100000}),
 		"total training steps; default per dataset, see below"),
 	// MNIST's optimiser (issue 10, docs/quality.md, "The optimiser"): with the paired, zero-centred objective the
 	// critic has a fixed target, not an adversary, and at issue 10's 30 minutes the number of updates limits it, so
@@ -131,6 +133,15 @@ var settings = setting.Table[Config]{
 			datasets.MNIST: 0.9, datasets.Folder: model.DefaultAdam().Beta1}),
 		"Adam beta1 (0.5 as in GAN training; 0.9 the usual value); default per dataset, see below"),
 	setting.Var("beta2", func(c *Config) *float64 { return &c.Adam.Beta2 }, model.DefaultAdam().Beta2, "Adam beta2"),
+	// MNIST runs its step as 2 replicas (issue 13, README "Speed"): on the 2-core machine its small kernels split
+	// poorly between 2 threads (one graph: 1.2x the 1-thread speed), two half-batch graphs side by side run
+	// 21.2 steps/s of cmd/train against 15.0 (BenchmarkTrainerMNIST/narrow: 46 ms against 56 ms per step). On one
+	// core replicas are slower (BenchmarkTrainStepReplicas: 72 ms against 62 ms at -cpu 1); the other datasets'
+	// larger steps are unmeasured and keep one graph.
+	setting.PerKey("replicas", func(c *Config) *int { return &c.Replicas },
+		byDataset(map[string]int{datasets.CIFAR10: 0, datasets.CelebA64: 0, datasets.MNIST: 2, datasets.Folder: 0}),
+		"run each step as this many graphs side by side, each on its share of -groups (must divide it) and of the "+
+			"cores; the loss and gradient are the same up to float rounding (0 or 1 = one graph; one graph with one level per step); default per dataset, see below"),
 	setting.Var("ema", func(c *Config) *float64 { return &c.EMA }, 0.999,
 		"EMA decay of the sampling weights (warm-up min(decay, (1+n)/(10+n)))"),
 	// MNIST clips at 0.5, about 3x the usual norm: with its larger learning rate (-lr) a clip at 2 let a cascade of

@@ -17,7 +17,7 @@ import (
 // deliberate changes since: MNIST's and CIFAR-10's sample-quality recipe (-groups 8, -ref-ratio 0.8, -grad-clip 2,
 // -mmd paired, -penalty zero; then -extra-levels 2; then MNIST's narrow preset at batch 32 for 24,000 steps; then
 // MNIST's optimiser: -lr 1.2e-3 -beta1 0.9 -grad-clip 0.5 -lr-cooldown 0.25 -lr-final 0.1, and a sample grid every
-// 4,000 steps; issue 10).
+// 4,000 steps; issue 10; then MNIST's step as 2 replicas and 32,000 steps, issue 13).
 func TestDefaultsUnchanged(t *testing.T) {
 	b, err := os.ReadFile("testdata/defaults-v1.json")
 	if err != nil {
@@ -37,6 +37,7 @@ func TestDefaultsUnchanged(t *testing.T) {
 	mnist.Preset, mnist.Batch, mnist.Steps = "narrow", 32, 24000
 	mnist.Adam.LR, mnist.Adam.Beta1, mnist.GradClip, mnist.Sample.Every = 1.2e-3, 0.9, 0.5, 4000
 	mnist.LRCooldown, mnist.LRFinal = 0.25, 0.1
+	mnist.Replicas, mnist.Steps = 2, 32000
 	v1[datasets.MNIST] = mnist
 	want, _ := json.MarshalIndent(v1, "", "  ")
 	all := map[string]Config{}

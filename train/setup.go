@@ -222,7 +222,7 @@ func (t *trainer) build(loaded *checkpoints.Loaded, resumed bool) error {
 	t.rng = rand.New(t.st.pcg)
 	lc := c.Loss
 	lc.LevelWeights = c.LevelWeight > 0
-	if t.step, err = model.NewTrainStep(t.st.params, c.Batch, lc); err != nil {
+	if t.step, err = model.NewTrainStepReplicas(t.st.params, c.Batch, lc, c.effectiveReplicas()); err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
 	n := c.Batch * c.Model.InputSize()

@@ -12,22 +12,22 @@ import (
 
 // BenchmarkTrainerMNIST is one step of the whole trainer (data, noise, loss and gradient, clip, Adam, EMA, finite
 // checks, metrics) with MNIST's recipe on 1x28x28 images: the small preset at batch 64 and 32, and the narrow
-// preset at 32 (MNIST's default); no checkpoints,
+// preset at 32 (MNIST's default) on one graph and on two replicas (-replicas); no checkpoints,
 // sample grids or diagnostics inside the timed steps. Against model's BenchmarkTrainStep* it measures the
 // trainer's own overhead (issue 13: within 5 % of the bare step). BenchmarkTrainerExtrasMNIST adds the
 // per-checkpoint extras.
 func BenchmarkTrainerMNIST(b *testing.B) {
 	ds := noiseImages(b, 2000, data.Shape{C: 1, H: 28, W: 28})
 	for _, bc := range []struct {
-		preset string
-		batch  int
-	}{{"small", 64}, {"small", 32}, {"narrow", 32}} {
-		b.Run(fmt.Sprintf("%s/batch%d", bc.preset, bc.batch), func(b *testing.B) {
+		preset          string
+		batch, replicas int
+	}{{"small", 64, 1}, {"small", 32, 1}, {"narrow", 32, 1}, {"narrow", 32, 2}} {
+		b.Run(fmt.Sprintf("%s/batch%d/replicas%d", bc.preset, bc.batch, bc.replicas), func(b *testing.B) {
 			c, err := DefaultConfig("mnist")
 			if err != nil {
 				b.Fatal(err)
 			}
-			c.Preset, c.Batch = bc.preset, bc.batch
+			c.Preset, c.Batch, c.Replicas = bc.preset, bc.batch, bc.replicas
 			c.Run.CkptEvery, c.Run.CkptInterval, c.Run.DiagN, c.Sample.Every = 0, 0, 0, 0
 			benchTrainer(b, c, ds)
 		})

@@ -1,15 +1,16 @@
 package gemm
 
 import (
-	"runtime"
 	"sync"
+
+	"github.com/dmmd/dmmd/model/internal/parallel"
 )
 
 // A blocked single-precision matrix product for the pure-Go build, after the BLIS design: op(B) is packed into
 // column panels of NR, op(A) into row panels of MR, and an MR x NR micro-kernel (Go assembly: 8x32 with AVX-512,
 // 6x16 with AVX2/FMA, kernel_amd64.s) runs over each pair of panels. Whole tiles are accumulated in C by the
-// kernel itself; the ragged edges go through a small tile buffer. Columns of C are split between GOMAXPROCS
-// workers. It is several times faster than gonum's pure-Go Sgemm on the shapes of this network (see
+// kernel itself; the ragged edges go through a small tile buffer. Columns of C are split between
+// parallel.Workers() workers. It is several times faster than gonum's pure-Go Sgemm on the shapes of this network (see
 // BenchmarkGEMM) and is used when the CPU has AVX2 and FMA and the BLAS is gonum's; the openblas build and other
 // CPUs use the configured BLAS.
 const (
@@ -78,7 +79,7 @@ func sgemmLayout(kern microKernel, lay batchLayout, tA, tB bool, m, n, k int, a 
 		return
 	}
 	// Split the columns between workers, in whole panels, when there is enough work.
-	workers := runtime.GOMAXPROCS(0)
+	workers := parallel.Workers()
 	panels := (n + kern.nr - 1) / kern.nr
 	if workers > panels {
 		workers = panels
