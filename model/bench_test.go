@@ -152,7 +152,7 @@ func BenchmarkWitnessGrad(b *testing.B) {
 
 // BenchmarkTrainStepReplicas is MNIST's default training step (the narrow preset with two extra levels on
 // 1x28x28, batch 32 in 8 groups, paired MMD, zero-centred penalty at interpolates, Adam) on one graph and split
-// between 2 graphs that run concurrently (NewTrainStepReplicas). Compare at -cpu 1,2.
+// between 2 and 4 graphs that run concurrently (NewTrainStepReplicas). Compare at -cpu 1,2.
 func BenchmarkTrainStepReplicas(b *testing.B) {
 	for _, r := range []int{1, 2, 4} {
 		b.Run(fmt.Sprintf("r%d", r), func(b *testing.B) {
